@@ -1,0 +1,46 @@
+"""The application factory: settings in, ASGI app out. Nothing happens at import."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from followups import __version__
+from followups.api import errors
+from followups.api.routes import auth, followups, notifications, outreach, records
+from followups.config import Settings
+from followups.db import Database
+from followups.migrate import upgrade
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None, migrate: bool | None = None) -> FastAPI:
+    settings = settings or Settings()
+    database = db or Database(settings)
+    # The embedded default needs no set-up: it migrates itself on start.
+    if migrate if migrate is not None else settings.is_sqlite:
+        upgrade(database.engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(
+        title="followups",
+        version=__version__,
+        description="A follow-up engine for job-search outreach.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    errors.install(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict:
+        return {"status": "ok"}
+
+    for module in (auth, records, outreach, followups, notifications):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,105 @@
+"""The one map from failures to HTTP answers: {"error", "detail"[, "fields"]}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from followups.errors import Conflict, Invalid, NotFound, Unauthorized
+
+log = logging.getLogger(__name__)
+
+KINDS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "ValidationError",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
+
+
+def error_response(status: int, detail: str, fields=None, headers=None) -> JSONResponse:
+    body = {"error": KINDS.get(status, "Error"), "detail": detail}
+    if fields is not None:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _message(err: dict) -> str:
+    msg = err.get("msg", "is invalid")
+    return msg.removeprefix("Value error, ")
+
+
+def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    fields = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            fields.append({"field": "body", "message": "is not valid JSON"})
+        else:
+            fields.append({"field": _field_name(tuple(err.get("loc", ()))), "message": _message(err)})
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "The request is invalid."
+    return error_response(422, detail, fields)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+
+    @app.exception_handler(NotFound)
+    def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
+        return error_response(404, exc.detail)
+
+    @app.exception_handler(Conflict)
+    def _conflict(_r: Request, exc: Conflict) -> JSONResponse:
+        return error_response(409, exc.detail)
+
+    @app.exception_handler(Invalid)
+    def _invalid(_r: Request, exc: Invalid) -> JSONResponse:
+        fields = [{"field": f.field, "message": f.message} for f in exc.fields]
+        return error_response(422, exc.detail, fields)
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(_r: Request, exc: Unauthorized) -> JSONResponse:
+        return error_response(401, exc.detail, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing at this address."
+        return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    def _integrity(_r: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique key caught a race that the conditional updates did not.
+        log.info("integrity conflict: %s", type(exc.orig).__name__)
+        return error_response(409, "The change conflicts with the current state; nothing was written.")
+
+    @app.exception_handler(DBAPIError)
+    def _database(_r: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated or "locked" in str(exc.orig):
+            return error_response(503, "The database is unavailable; try again shortly.",
+                                  headers={"Retry-After": "1"})
+        log.exception("database error")
+        return error_response(500, "An internal error occurred.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "An internal error occurred.")

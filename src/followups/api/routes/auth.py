@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
+from followups.api.schemas import CadenceIO, LoginIn, MeOut, MeUpdate, RegisterIn, TokenOut, UserOut
+from followups.cadence import Cadence
+from followups.models import User
+from followups.users import service as users
+
+router = APIRouter(tags=["auth"])
+
+
+def me_out(user: User) -> MeOut:
+    cadence = users.user_cadence(user)
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        timezone=user.timezone,
+        cadence=CadenceIO(
+            followup_delays_days=list(cadence.followup_delays_days),
+            dormant_after_days=cadence.dormant_after_days,
+            skip_weekends=cadence.skip_weekends,
+        ),
+    )
+
+
+@router.post("/auth/register", status_code=201, response_model=UserOut)
+def register(body: RegisterIn, session: SessionDep, now: Now) -> User:
+    return users.register(
+        session, email=body.email, password=body.password, timezone=body.timezone, now=now
+    )
+
+
+@router.post("/auth/login", response_model=TokenOut)
+def login(body: LoginIn, request: Request, session: SessionDep, now: Now) -> TokenOut:
+    token = users.login(
+        session, email=body.email, password=body.password, now=now,
+        ttl_days=request.app.state.settings.token_ttl_days,
+    )
+    return TokenOut(access_token=token)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now) -> Response:
+    users.logout(session, token, now)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut)
+def get_me(user: CurrentUser) -> MeOut:
+    return me_out(user)
+
+
+@router.patch("/me", response_model=MeOut)
+def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> MeOut:
+    changes = body.changes()
+    cadence = None
+    if "cadence" in changes:
+        c = body.cadence
+        cadence = Cadence(tuple(c.followup_delays_days), c.dormant_after_days, c.skip_weekends)
+    users.update_me(session, user, timezone=changes.get("timezone"), cadence=cadence)
+    return me_out(user)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from followups.api.deps import CurrentUser, Now, SessionDep
+from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn
+from followups.followups import service as followups
+from followups.models import FollowUp
+
+router = APIRouter(tags=["follow-ups"])
+
+DueBucket = Literal["today", "overdue", "upcoming"]
+
+
+@router.get("/followups", response_model=list[FollowupOut])
+def list_due(
+    user: CurrentUser,
+    session: SessionDep,
+    now: Now,
+    due: DueBucket = "today",
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[FollowUp]:
+    return list(followups.list_due(session, user, due, now=now, limit=limit))
+
+
+@router.post("/followups", status_code=201, response_model=FollowupOut)
+def create_followup(body: FollowupIn, user: CurrentUser, session: SessionDep, now: Now) -> FollowUp:
+    created = followups.create_followup(
+        session,
+        user,
+        job_id=body.job_id,
+        contact_id=body.contact_id,
+        due_at=body.due_at,
+        note=body.note,
+        type=body.type,
+        now=now,
+    )
+    return followups.get_followup(session, user, created.id)
+
+
+@router.get("/followups/{followup_id}", response_model=FollowupOut)
+def get_followup(followup_id: str, user: CurrentUser, session: SessionDep) -> FollowUp:
+    return followups.get_followup(session, user, followup_id)
+
+
+@router.patch("/followups/{followup_id}", response_model=FollowupOut)
+def update_followup(
+    followup_id: str, body: FollowupUpdate, user: CurrentUser, session: SessionDep, now: Now
+) -> FollowUp:
+    return followups.update_followup(session, user, followup_id, changes=body.changes(), now=now)
+
+
+@router.patch("/followups/{followup_id}/send", response_model=FollowupOut)
+def mark_sent(
+    followup_id: str, user: CurrentUser, session: SessionDep, now: Now, body: SendIn | None = None
+) -> FollowUp:
+    note = body.note if body else None
+    return followups.mark_sent(session, user, followup_id, note=note, now=now)
+
+
+@router.delete("/followups/{followup_id}", status_code=204)
+def cancel_followup(followup_id: str, user: CurrentUser, session: SessionDep, now: Now) -> Response:
+    followups.cancel_followup(session, user, followup_id, now=now)
+    return Response(status_code=204)

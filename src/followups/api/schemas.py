@@ -1,0 +1,298 @@
+"""Wire shapes: camelCase JSON, strict about what comes in, explicit about what goes out."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.models import Channel, FollowupType, Outcome, Stage
+
+MIN_YEAR, MAX_YEAR = 1970, 2999
+NOTE_MAX = 2000
+
+
+def _no_control(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_nul_or_control_but_whitespace(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
+        raise ValueError("must not contain NUL or control characters")
+    return value
+
+
+def _instant_text(value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("must be an ISO 8601 instant with a UTC offset, as a string")
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value.astimezone(UTC)
+
+
+def _email(value: str) -> str:
+    try:
+        # Syntax only: no DNS look-up, and local or test domains are fine for self-hosting.
+        return validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        ).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address: {exc}") from None
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_control),
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control)
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control)
+]
+Note = Annotated[str, StringConstraints(max_length=NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control), AfterValidator(_email)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+def _refuse_null(value):
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+def not_null(*names: str):
+    """For a Patch: these fields may be left out but not set to null."""
+    return field_validator(*names, mode="after")(_refuse_null)
+
+
+class Patch(Wire):
+    """A partial update: only fields present in the body change; `null` clears a
+    nullable field (the others refuse it with `not_null`)."""
+
+    def changes(self) -> dict:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+# --- auth and the user ---------------------------------------------------------------
+
+
+class RegisterIn(Wire):
+    email: Email
+    password: Password
+    timezone: TimeZoneName = "UTC"
+
+
+class LoginIn(Wire):
+    email: Annotated[str, StringConstraints(max_length=320)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class TokenOut(Wire):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserOut(Wire):
+    id: uuid.UUID
+    email: str
+    timezone: str
+
+
+class CadenceIO(Wire):
+    followup_delays_days: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)]],
+        Field(min_length=1, max_length=MAX_DELAYS),
+    ] = [3, 3]
+    dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)] = 7
+    skip_weekends: Annotated[bool, Field(strict=True)] = False
+
+
+class MeOut(UserOut):
+    cadence: CadenceIO
+
+
+class MeUpdate(Patch):
+    _not_null = not_null("timezone", "cadence")
+    timezone: TimeZoneName | None = None
+    cadence: CadenceIO | None = None
+
+
+# --- jobs and contacts ---------------------------------------------------------------
+
+
+class JobIn(Wire):
+    company: Name
+    role: Name
+    url: Url | None = None
+    stage: Stage = Stage.APPLIED
+
+
+class JobUpdate(Patch):
+    _not_null = not_null("company", "role", "stage", "archived")
+    company: Name | None = None
+    role: Name | None = None
+    url: Url | None = None
+    stage: Stage | None = None
+    archived: Annotated[bool, Field(strict=True)] | None = None
+
+
+class JobOut(Wire):
+    id: uuid.UUID
+    company: str
+    role: str
+    url: str | None
+    stage: Stage
+    archived: bool
+    archived_at: datetime | None
+    created_at: datetime
+
+
+class ContactIn(Wire):
+    name: Name
+    email: Email | None = None
+    company: OptionalText | None = None
+    linkedin_url: Url | None = None
+
+
+class ContactUpdate(Patch):
+    _not_null = not_null("name", "archived")
+    name: Name | None = None
+    email: Email | None = None
+    company: OptionalText | None = None
+    linkedin_url: Url | None = None
+    archived: Annotated[bool, Field(strict=True)] | None = None
+
+
+class ContactOut(Wire):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    company: str | None
+    linkedin_url: str | None
+    archived: bool
+    archived_at: datetime | None
+    created_at: datetime
+
+
+# --- outreach and follow-ups ---------------------------------------------------------
+
+
+class JobOrContact(Wire):
+    # At least one is required; the service says so with the field's name.
+    job_id: RefId | None = None
+    contact_id: RefId | None = None
+
+
+class OutreachIn(JobOrContact):
+    channel: Channel
+    sent_at: Instant | None = None
+    note: Note | None = None
+    outcome: Outcome = Outcome.NONE
+    create_followup: Annotated[bool, Field(strict=True)] = True
+
+
+class OutreachUpdate(Patch):
+    _not_null = not_null("outcome")
+    outcome: Outcome | None = None
+    note: Note | None = None
+
+
+class OutreachOut(Wire):
+    id: uuid.UUID
+    job_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    channel: Channel
+    sent_at: datetime
+    note: str | None
+    outcome: Outcome
+    created_at: datetime
+
+
+class FollowupIn(JobOrContact):
+    due_at: Instant
+    note: Note | None = None
+    type: FollowupType = FollowupType.STANDARD
+
+
+class FollowupUpdate(Patch):
+    _not_null = not_null("due_at")
+    due_at: Instant | None = None
+    note: Note | None = None
+
+
+class SendIn(Wire):
+    note: Note | None = None
+
+
+class FollowupOut(Wire):
+    id: uuid.UUID
+    job_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    outreach_id: uuid.UUID | None
+    attempt_no: int
+    type: FollowupType
+    due_at: datetime
+    sent_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    note: str | None
+    why: str | None
+    job: JobOut | None
+    contact: ContactOut | None
+
+
+class OutreachCreated(OutreachOut):
+    followup: FollowupOut | None
+
+
+class NotificationOut(Wire):
+    id: uuid.UUID
+    kind: str
+    message: str
+    due_at: datetime
+    sent_at: datetime | None
+    job_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    followup_id: uuid.UUID | None
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+    fields: list[FieldErrorOut] | None = None

@@ -1,0 +1,87 @@
+"""Time in the user's zone: pure functions, no "now" of their own.
+
+Every instant that goes in or comes out is timezone-aware; results are UTC.
+Local wall-clock arithmetic follows PEP 495 with fold=0, which is exactly the
+contract's rule: a local time that does not exist (inside a spring-forward gap)
+lands after the gap, moved forward by its length (02:30 -> 03:30), and an
+ambiguous one (inside a fall-back overlap) takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+UTC = timezone.utc
+SATURDAY = 5
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_timezone(name: str) -> bool:
+    return name in _zone_names()
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name; raises ValueError for an unknown one."""
+    if not is_valid_timezone(name):
+        raise ValueError(f"unknown time zone {name!r}")
+    return ZoneInfo(name)
+
+
+def require_aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("instant has no UTC offset")
+    return instant
+
+
+def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local wall-clock time in tz as a UTC instant (gap forward, overlap first)."""
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return require_aware(instant).astimezone(tz)
+
+
+def local_date(instant: datetime, tz: ZoneInfo) -> date:
+    return to_local(instant, tz).date()
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day, in UTC. 23 or 25 hours on DST days."""
+    start = to_utc(datetime.combine(day, time()), tz)
+    end = to_utc(datetime.combine(day + timedelta(days=1), time()), tz)
+    return start, end
+
+
+def today_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return day_bounds(local_date(now, tz), tz)
+
+
+def add_days(instant: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """N calendar days later in tz, keeping the local time of day across DST."""
+    local = to_local(instant, tz).replace(tzinfo=None, fold=0)
+    return to_utc(local + timedelta(days=days), tz)
+
+
+def is_weekend(instant: datetime, tz: ZoneInfo) -> bool:
+    return to_local(instant, tz).weekday() >= SATURDAY
+
+
+def skip_weekend(instant: datetime, tz: ZoneInfo) -> datetime:
+    """Saturday or Sunday (local) moves to the following Monday, same local time."""
+    weekday = to_local(instant, tz).weekday()
+    if weekday < SATURDAY:
+        return require_aware(instant).astimezone(UTC)
+    return add_days(instant, 7 - weekday, tz)
+
+
+def at_local_time(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
+    """A wall-clock time on a local day, as a UTC instant."""
+    return to_utc(datetime.combine(day, time(hour, minute)), tz)

@@ -1,0 +1,80 @@
+"""The due buckets, written once: the API, the pages, the counts and the worker use these."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import contains_eager
+
+from followups import clock
+from followups.models import Contact, FollowUp, Job
+
+Bucket = Literal["today", "overdue", "upcoming"]
+BUCKETS: tuple[Bucket, ...] = ("overdue", "today", "upcoming")
+
+
+def is_open() -> ColumnElement[bool]:
+    return and_(FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None))
+
+
+def bucket_filter(column, bucket: Bucket, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
+    """`today` is the owner's local day [start, end); overdue before it, upcoming after."""
+    start, end = clock.today_bounds(now, tz)
+    if bucket == "overdue":
+        return column < start
+    if bucket == "upcoming":
+        return column >= end
+    return and_(column >= start, column < end)
+
+
+def with_job_and_contact(stmt: Select) -> Select:
+    return stmt.outerjoin(Job, Job.id == FollowUp.job_id).outerjoin(
+        Contact, Contact.id == FollowUp.contact_id
+    )
+
+
+def _visible_open(stmt: Select, user_id: uuid.UUID) -> Select:
+    """Open follow-ups of a user whose job and contact are not archived.
+
+    The outer joins give NULL archived_at where a follow-up has no job or contact, so
+    one filter covers "no job", "job not archived" and the same for contacts; it runs
+    in SQL, served by the partial index on (user_id, due_at, id) of open rows.
+    """
+    return with_job_and_contact(stmt).where(
+        FollowUp.user_id == user_id,
+        is_open(),
+        Job.archived_at.is_(None),
+        Contact.archived_at.is_(None),
+    )
+
+
+def embedded(stmt: Select) -> Select:
+    """Fill follow_up.job and .contact from the joined rows (no query per row)."""
+    return stmt.options(contains_eager(FollowUp.job), contains_eager(FollowUp.contact))
+
+
+def visible_open(user_id: uuid.UUID) -> Select:
+    return embedded(_visible_open(select(FollowUp), user_id))
+
+
+def due_bucket(
+    user_id: uuid.UUID, bucket: Bucket, now: datetime, tz: ZoneInfo, limit: int | None = None
+) -> Select:
+    stmt = (
+        visible_open(user_id)
+        .where(bucket_filter(FollowUp.due_at, bucket, now, tz))
+        .order_by(FollowUp.due_at, FollowUp.id)
+    )
+    return stmt.limit(limit) if limit is not None else stmt
+
+
+def bucket_counts(user_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> Select:
+    """One row: the number of visible open follow-ups in each bucket."""
+    counts = select(
+        *(func.count().filter(bucket_filter(FollowUp.due_at, b, now, tz)).label(b) for b in BUCKETS)
+    ).select_from(FollowUp)
+    return _visible_open(counts, user_id)

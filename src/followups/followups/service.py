@@ -1,0 +1,254 @@
+"""Follow-up use cases. Services never commit: the edge owns the transaction.
+
+Every state change is a conditional UPDATE checked by its row count, so a retried or
+raced request changes nothing twice; the unique key on (user, chain, attempt) and on
+(user, kind, dedupe_key) for notifications is the backstop.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from followups import cadence as cad
+from followups.errors import Conflict, NotFound
+from followups.followups import queries
+from followups.models import (
+    Contact,
+    FollowUp,
+    FollowupType,
+    Job,
+    Notification,
+    NotificationKind,
+    User,
+)
+from followups.owned import get_owned, parse_id, require_job_or_contact
+from followups.users.service import user_cadence, user_zone
+
+CANCELLED_BY_USER = "Cancelled by user"
+
+
+def list_due(
+    session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
+) -> Sequence[FollowUp]:
+    stmt = queries.due_bucket(user.id, bucket, now, user_zone(user), limit)
+    return session.scalars(stmt).all()
+
+
+def get_followup(session: Session, user: User, followup_id) -> FollowUp:
+    """A follow-up in any state, with its job and contact (archived or not)."""
+    fid = parse_id(followup_id, "Follow-up")
+    stmt = queries.embedded(queries.with_job_and_contact(select(FollowUp))).where(
+        FollowUp.id == fid, FollowUp.user_id == user.id
+    )
+    row = session.scalar(stmt.execution_options(populate_existing=True))
+    if row is None:
+        raise NotFound(f"Follow-up {followup_id} was not found.")
+    return row
+
+
+def new_chain(
+    session: Session,
+    user: User,
+    *,
+    due_at: datetime,
+    why: str,
+    now: datetime,
+    job_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    outreach_id: uuid.UUID | None = None,
+    note: str | None = None,
+    type: FollowupType = FollowupType.STANDARD,
+) -> FollowUp:
+    """Attempt 1 of a new chain."""
+    fid = uuid.uuid4()
+    followup = FollowUp(
+        id=fid,
+        user_id=user.id,
+        chain_id=fid,
+        attempt_no=1,
+        type=type.value,
+        job_id=job_id,
+        contact_id=contact_id,
+        outreach_id=outreach_id,
+        due_at=due_at,
+        note=note,
+        why=why,
+        revision=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(followup)
+    session.flush()
+    return followup
+
+
+def create_followup(
+    session: Session,
+    user: User,
+    *,
+    job_id: str | None,
+    contact_id: str | None,
+    due_at: datetime,
+    note: str | None,
+    type: FollowupType,
+    now: datetime,
+) -> FollowUp:
+    require_job_or_contact(job_id, contact_id)
+    job = get_owned(session, Job, user.id, job_id, "Job") if job_id is not None else None
+    contact = (
+        get_owned(session, Contact, user.id, contact_id, "Contact") if contact_id is not None else None
+    )
+    return new_chain(
+        session,
+        user,
+        due_at=due_at,
+        why=cad.manual_why(due_at, user_zone(user)),
+        now=now,
+        job_id=job.id if job else None,
+        contact_id=contact.id if contact else None,
+        note=note,
+        type=type,
+    )
+
+
+def _explain_failure(session: Session, user: User, fid: uuid.UUID, action: str) -> FollowUp:
+    """After a conditional update matched nothing: 404 if not ours, else 409 with the state."""
+    row = session.scalar(select(FollowUp).where(FollowUp.id == fid, FollowUp.user_id == user.id))
+    if row is None:
+        raise NotFound(f"Follow-up {fid} was not found.")
+    if row.sent_at is not None:
+        raise Conflict(f"Follow-up {fid} was already sent; it cannot be {action}.")
+    if row.cancelled_at is not None:
+        raise Conflict(f"Follow-up {fid} was cancelled; it cannot be {action}.")
+    return row
+
+
+def _open_update(user: User, fid: uuid.UUID):
+    return update(FollowUp).where(
+        FollowUp.id == fid, FollowUp.user_id == user.id, queries.is_open()
+    )
+
+
+def update_followup(
+    session: Session, user: User, followup_id, *, changes: dict, now: datetime
+) -> FollowUp:
+    fid = parse_id(followup_id, "Follow-up")
+    values: dict = {"updated_at": now}
+    if "note" in changes:
+        values["note"] = changes["note"]
+    if "due_at" in changes:
+        due_at = changes["due_at"]
+        values["due_at"] = due_at
+        values["revision"] = FollowUp.revision + 1
+        values["why"] = f"Rescheduled by you to {cad.day_label(due_at, user_zone(user))}"
+    result = session.execute(
+        _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
+    )
+    if result.rowcount != 1:
+        _explain_failure(session, user, fid, "changed")
+    return get_followup(session, user, fid)
+
+
+def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
+    """Mark sent and make what follows, once: the next attempt or the dormant check.
+
+    The conditional UPDATE is the gate: of concurrent calls exactly one matches the
+    open row (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
+    writers with BEGIN IMMEDIATE); the others see zero rows and answer 409.
+    """
+    fid = parse_id(followup_id, "Follow-up")
+    values: dict = {"sent_at": now, "updated_at": now}
+    if note is not None:
+        values["note"] = note
+    result = session.execute(
+        _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
+    )
+    if result.rowcount != 1:
+        _explain_failure(session, user, fid, "sent")
+    sent = get_followup(session, user, fid)
+    if sent.type == FollowupType.STANDARD.value:
+        step = cad.after_sent(sent.attempt_no, now, user_zone(user), user_cadence(user))
+        if step.kind == "attempt":
+            session.add(
+                FollowUp(
+                    user_id=user.id,
+                    chain_id=sent.chain_id,
+                    attempt_no=step.attempt_no,
+                    type=sent.type,
+                    job_id=sent.job_id,
+                    contact_id=sent.contact_id,
+                    outreach_id=sent.outreach_id,
+                    due_at=step.due_at,
+                    why=step.why,
+                    revision=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            session.add(
+                Notification(
+                    user_id=user.id,
+                    kind=NotificationKind.DORMANT_CANDIDATE.value,
+                    dedupe_key=str(sent.chain_id),
+                    message=step.why,
+                    due_at=step.due_at,
+                    job_id=sent.job_id,
+                    contact_id=sent.contact_id,
+                    followup_id=sent.id,
+                    chain_id=sent.chain_id,
+                    created_at=now,
+                )
+            )
+        session.flush()
+    return sent
+
+
+def cancel_followup(session: Session, user: User, followup_id, *, now: datetime) -> None:
+    """Cancel (kept as history). Cancelling a cancelled one is fine; a sent one is 409."""
+    fid = parse_id(followup_id, "Follow-up")
+    result = session.execute(
+        _open_update(user, fid).values(
+            cancelled_at=now, cancel_reason=CANCELLED_BY_USER, updated_at=now
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 1:
+        return
+    row = session.scalar(select(FollowUp).where(FollowUp.id == fid, FollowUp.user_id == user.id))
+    if row is None:
+        raise NotFound(f"Follow-up {followup_id} was not found.")
+    if row.sent_at is not None:
+        raise Conflict(f"Follow-up {followup_id} was already sent; it cannot be cancelled.")
+
+
+def cancel_open(
+    session: Session, user_id: uuid.UUID, where: ColumnElement[bool], *, reason: str, now: datetime
+) -> int:
+    """Cancel the open follow-ups matching `where`, and the pending dormant checks of
+    their chains (a reply or a closed job settles them). Returns follow-ups cancelled."""
+    chains = select(FollowUp.chain_id).where(FollowUp.user_id == user_id, where)
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.sent_at.is_(None),
+            Notification.cancelled_at.is_(None),
+            Notification.chain_id.in_(chains),
+        )
+        .values(cancelled_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    result = session.execute(
+        update(FollowUp)
+        .where(FollowUp.user_id == user_id, queries.is_open(), where)
+        .values(cancelled_at=now, cancel_reason=reason, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount

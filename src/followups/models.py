@@ -1,0 +1,241 @@
+"""Every table in one place. Every owned row carries user_id; every unique key leads with it.
+
+State is never expressed by deleting rows: archived_at, deleted_at, sent_at and
+cancelled_at (with cancel_reason) keep the history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from followups.db import Base, UTCDateTime
+
+OPEN_SQL = "sent_at IS NULL AND cancelled_at IS NULL"
+
+
+class Stage(StrEnum):
+    APPLIED = "APPLIED"
+    HR = "HR"
+    TECH = "TECH"
+    OFFER = "OFFER"
+    REJECTED = "REJECTED"
+    DORMANT = "DORMANT"
+
+
+CLOSED_STAGES = frozenset({Stage.REJECTED, Stage.DORMANT})
+
+
+class Channel(StrEnum):
+    LINKEDIN = "LINKEDIN"
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    OTHER = "OTHER"
+
+
+class Outcome(StrEnum):
+    NONE = "NONE"
+    POSITIVE = "POSITIVE"
+    NEGATIVE = "NEGATIVE"
+    NO_RESPONSE = "NO_RESPONSE"
+
+
+REPLIES = frozenset({Outcome.POSITIVE, Outcome.NEGATIVE})
+
+
+class FollowupType(StrEnum):
+    STANDARD = "STANDARD"
+    APPOINTMENT = "APPOINTMENT"
+
+
+class NotificationKind(StrEnum):
+    FOLLOWUP_DUE = "followup_due"
+    DORMANT_CANDIDATE = "dormant_candidate"
+    DIGEST = "digest"
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    # Lower-cased email: the login key, unique.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    followup_delays_days: Mapped[list[int]] = mapped_column(JSON)
+    dormant_after_days: Mapped[int] = mapped_column(Integer)
+    skip_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (Index(None, "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    company: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    stage: Mapped[str] = mapped_column(String(16), default=Stage.APPLIED.value)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (Index(None, "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    company: Mapped[str | None] = mapped_column(String(200))
+    linkedin_url: Mapped[str | None] = mapped_column(String(2000))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Outreach(Base):
+    __tablename__ = "outreach"
+    __table_args__ = (
+        Index(None, "user_id", "job_id"),
+        Index(None, "user_id", "contact_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.NONE.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Deleting an outreach hides it; its follow-ups keep pointing at it as history.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        # One row per chain and attempt: a retried or raced send cannot make a second
+        # attempt 2. (Stronger than "one open per chain and attempt".)
+        UniqueConstraint("user_id", "chain_id", "attempt_no"),
+        # Serves every due bucket: the user's open follow-ups in due order.
+        Index(
+            "ix_follow_up_open_due",
+            "user_id",
+            "due_at",
+            "id",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+        Index(None, "user_id", "job_id"),
+        Index(None, "user_id", "outreach_id"),
+        Index(None, "user_id", "contact_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    # All attempts that follow one outreach (or one manual follow-up) share a chain.
+    chain_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(16), default=FollowupType.STANDARD.value)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
+    outreach_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("outreach.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(String(500))
+    # Bumped on every reschedule (calendar SEQUENCE).
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Loaded only on purpose (contains_eager in one joined query): never one query per row.
+    job: Mapped[Job | None] = relationship(lazy="raise")
+    contact: Mapped[Contact | None] = relationship(lazy="raise")
+
+    @property
+    def is_open(self) -> bool:
+        return self.sent_at is None and self.cancelled_at is None
+
+
+class Notification(Base):
+    __tablename__ = "notification"
+    __table_args__ = (
+        # One notification per (kind, subject): per follow-up for followup_due, per
+        # chain for dormant_candidate, per local day for digest.
+        UniqueConstraint("user_id", "kind", "dedupe_key"),
+        Index(
+            "ix_notification_unseen_due",
+            "user_id",
+            "due_at",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+        Index(None, "user_id", "job_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Seen by the user (the seed's "send" of a notification).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Resolved without the user: e.g. a reply arrived before a dormant check fell due.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("follow_up.id"))
+    chain_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,128 @@
+"""Accounts, passwords and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from followups import clock
+from followups.cadence import DEFAULT, Cadence
+from followups.errors import Conflict, Invalid, Unauthorized
+from followups.models import ApiToken, User
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_zone(user: User) -> ZoneInfo:
+    return clock.zone(user.timezone)
+
+
+def user_cadence(user: User) -> Cadence:
+    return Cadence(
+        followup_delays_days=tuple(user.followup_delays_days),
+        dormant_after_days=user.dormant_after_days,
+        skip_weekends=user.skip_weekends,
+    )
+
+
+def _check_timezone(name: str) -> str:
+    if not clock.is_valid_timezone(name):
+        raise Invalid.field("timezone", f"{name!r} is not a known IANA time zone name")
+    return name
+
+
+def register(session: Session, *, email: str, password: str, timezone: str, now: datetime) -> User:
+    _check_timezone(timezone)
+    key = email_key(email)
+    if session.scalar(select(User.id).where(User.email_key == key)) is not None:
+        raise Conflict("An account with this email already exists.")
+    user = User(
+        email=email.strip(),
+        email_key=key,
+        password_hash=_hasher.hash(password),
+        timezone=timezone,
+        followup_delays_days=list(DEFAULT.followup_delays_days),
+        dormant_after_days=DEFAULT.dormant_after_days,
+        skip_weekends=DEFAULT.skip_weekends,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent registration of the same email
+            session.add(user)
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
+    return user
+
+
+def login(session: Session, *, email: str, password: str, now: datetime, ttl_days: int) -> str:
+    user = session.scalar(select(User).where(User.email_key == email_key(email)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("Email or password is wrong.") from None
+    if user is None:
+        raise Unauthorized("Email or password is wrong.")
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(days=ttl_days),
+        )
+    )
+    return token
+
+
+def authenticate(session: Session, token: str, now: datetime) -> User:
+    user = session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == token_hash(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+    )
+    if user is None:
+        raise Unauthorized("The bearer token is missing, expired or revoked.")
+    return user
+
+
+def logout(session: Session, token: str, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def update_me(
+    session: Session, user: User, *, timezone: str | None = None, cadence: Cadence | None = None
+) -> User:
+    if timezone is not None:
+        user.timezone = _check_timezone(timezone)
+    if cadence is not None:
+        user.followup_delays_days = list(cadence.followup_delays_days)
+        user.dormant_after_days = cadence.dormant_after_days
+        user.skip_weekends = cadence.skip_weekends
+    session.flush()
+    return user
