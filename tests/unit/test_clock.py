@@ -11,7 +11,7 @@ Every expected UTC instant below is worked out by hand from the zone's offsets:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from followups import clock
 
-UTC = timezone.utc
 NY = clock.zone("America/New_York")
 BERLIN = clock.zone("Europe/Berlin")
 KIRITIMATI = clock.zone("Pacific/Kiritimati")
@@ -450,7 +449,7 @@ def test_skip_weekend_returns_weekdays_as_the_same_instant_in_utc() -> None:
     wednesday = datetime(2026, 3, 4, 9, 0, tzinfo=NY)
     result = clock.skip_weekend(wednesday, NY)
     assert result == wednesday
-    assert result.tzinfo is timezone.utc
+    assert result.tzinfo is UTC
 
 
 # --------------------------------------------------------------------------- properties
@@ -468,7 +467,8 @@ ZONES = [
 
 zones = st.sampled_from(ZONES).map(clock.zone)
 instants = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 12, 31, 23, 59, 59),
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 12, 31, 23, 59, 59),
     timezones=st.just(UTC),
 )
 

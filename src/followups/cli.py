@@ -1,0 +1,62 @@
+"""The `followups` command: serve, db, and (later) the terminal user's verbs."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from followups.config import Settings
+from followups.db import Database
+from followups.migrate import current_revision, head_revision, upgrade
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="A follow-up engine for job-search outreach.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the API (OpenAPI at /docs). The embedded SQLite default migrates itself first."""
+    import uvicorn  # the server is only needed by this command
+
+    from followups.api.app import create_app
+
+    settings = Settings()
+    console.print(f"followups on http://{host}:{port} (database: {_safe_url(settings)})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = Settings()
+    database = Database(settings)
+    try:
+        upgrade(database.engine, revision)
+        console.print(f"database at {current_revision(database.engine)} ({_safe_url(settings)})")
+    finally:
+        database.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied and the newest revision."""
+    database = Database(Settings())
+    try:
+        typer.echo(f"current: {current_revision(database.engine)}  head: {head_revision(database.engine)}")
+    finally:
+        database.dispose()
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()

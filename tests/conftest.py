@@ -1,0 +1,142 @@
+"""Real databases for every test: SQLite always, PostgreSQL when a URL is given.
+
+Each backend is migrated once per run; each test starts from empty tables (a fresh
+copy of the migrated SQLite file, or TRUNCATE on PostgreSQL). Outside CI, without
+FOLLOWUPS_TEST_POSTGRES_URL, only the PostgreSQL half is skipped, saying why; in CI
+(CI=true) a missing URL fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from followups.api.app import create_app
+from followups.config import Settings
+from followups.db import Database
+from followups.migrate import upgrade
+from followups.models import Base
+
+PG_URL_ENV = "FOLLOWUPS_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgresql"]
+# A Thursday afternoon in UTC, a week before the US DST change.
+NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+
+
+def pg_url() -> str | None:
+    url = os.environ.get(PG_URL_ENV)
+    if not url and os.environ.get("CI"):
+        pytest.fail(f"CI must test PostgreSQL too: set {PG_URL_ENV}", pytrace=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(Settings(database_url=f"sqlite:///{path}"))
+    upgrade(database.engine)
+    database.dispose()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    url = pg_url()
+    if not url:
+        pytest.skip(f"PostgreSQL half skipped: {PG_URL_ENV} is not set (make test in CI sets it)")
+    database = Database(Settings(database_url=url))
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def _truncate(database: Database) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db(request, backend, tmp_path) -> Iterator[Database]:
+    if backend == "postgresql":
+        database = request.getfixturevalue("pg_database")
+        _truncate(database)
+        yield database
+        return
+    path = tmp_path / "followups.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    database = Database(Settings(database_url=f"sqlite:///{path}"))
+    yield database
+    database.dispose()
+
+
+@dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(db, clock):
+    application = create_app(db.settings, db=db, migrate=False)
+    application.state.clock = clock
+    return application
+
+
+@dataclass
+class Api:
+    """A test client and the users it signed up."""
+
+    client: TestClient
+    users: dict[str, dict] = field(default_factory=dict)
+
+    def signup(self, email: str = "ada@example.com", timezone: str = "UTC") -> dict:
+        r = self.client.post(
+            "/auth/register", json={"email": email, "password": "correct horse", "timezone": timezone}
+        )
+        assert r.status_code == 201, r.text
+        r = self.client.post("/auth/login", json={"email": email, "password": "correct horse"})
+        assert r.status_code == 200, r.text
+        headers = {"Authorization": f"Bearer {r.json()['accessToken']}"}
+        self.users[email] = headers
+        return headers
+
+    def call(self, method: str, url: str, headers: dict, expect: int | None = None, **kw):
+        r = self.client.request(method, url, headers=headers, **kw)
+        if expect is not None:
+            assert r.status_code == expect, f"{method} {url}: {r.status_code} {r.text}"
+        return r
+
+
+@pytest.fixture
+def api(app) -> Iterator[Api]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def ada(api) -> dict:
+    """Headers of a signed-in user in UTC."""
+    return api.signup("ada@example.com", "UTC")
