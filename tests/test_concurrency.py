@@ -1,0 +1,86 @@
+"""Races: concurrent mark-sent over real connections makes exactly one next step."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from followups.models import FollowUp, Notification
+
+from helpers import bucket, job, outreach, send
+
+RACERS = 20
+
+
+@pytest.fixture
+def live_url(app):
+    """The app served by a real uvicorn on loopback, so requests run truly concurrently."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def race(url: str, method: str, path: str, headers: dict) -> list[int]:
+    barrier = threading.Barrier(RACERS)
+
+    def one(_):
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+            barrier.wait()
+            return client.request(method, path).status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return sorted(pool.map(one, range(RACERS)))
+
+
+def test_twenty_concurrent_sends_make_one_next_attempt(api, ada, live_url, db):
+    fu = outreach(api, ada, jobId=job(api, ada)["id"])["followup"]
+    codes = race(live_url, "PATCH", f"/followups/{fu['id']}/send", ada)
+    assert codes == [200] + [409] * (RACERS - 1)
+    attempts = bucket(api, ada, "upcoming")
+    assert [f["attemptNo"] for f in attempts] == [2]
+
+    codes = race(live_url, "PATCH", f"/followups/{attempts[0]['id']}/send", ada)
+    assert codes == [200] + [409] * (RACERS - 1)
+    with db.transaction(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Notification)) == 1
+        assert s.scalar(select(func.count()).select_from(FollowUp)) == 2
+
+
+def test_twenty_concurrent_cancels_all_answer_204_once_cancelled(api, ada, live_url):
+    fu = outreach(api, ada, jobId=job(api, ada)["id"])["followup"]
+    assert race(live_url, "DELETE", f"/followups/{fu['id']}", ada) == [204] * RACERS
+
+
+def test_the_unique_keys_are_the_backstop(api, ada, db):
+    fu = outreach(api, ada, jobId=job(api, ada)["id"])["followup"]
+    send(api, ada, fu["id"])
+    with db.transaction(write=False) as s:
+        second = s.scalar(select(FollowUp).where(FollowUp.attempt_no == 2))
+        fields = {c.key: getattr(second, c.key) for c in FollowUp.__table__.columns if c.key != "id"}
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(FollowUp(id=uuid.uuid4(), **fields))
+    send(api, ada, second.id.__str__())
+    with db.transaction(write=False) as s:
+        note = s.scalar(select(Notification))
+        fields = {c.key: getattr(note, c.key) for c in Notification.__table__.columns if c.key != "id"}
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(Notification(id=uuid.uuid4(), **fields))

@@ -1,0 +1,58 @@
+"""Storage: migrations agree with the models; instants are UTC and aware on both backends."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from followups.migrate import head_revision, is_at_head
+from followups.models import Base, Job, User
+
+
+def test_migrations_match_the_models(db):
+    assert is_at_head(db.engine) and head_revision(db.engine)
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == []
+
+
+def test_bucket_index_is_partial_on_open_rows(db):
+    indexes = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("follow_up")}
+    assert indexes["ix_follow_up_open_due"]["column_names"] == ["user_id", "due_at", "id"]
+
+
+def _user(now: datetime) -> User:
+    return User(email="t@example.com", email_key=f"{uuid.uuid4()}@example.com", password_hash="x",
+                timezone="UTC", followup_delays_days=[3, 3], dormant_after_days=7, skip_weekends=False,
+                created_at=now)
+
+
+def test_instants_keep_their_moment_and_read_back_as_utc(db):
+    plus_two = datetime(2026, 3, 5, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with db.transaction() as s:
+        user = _user(plus_two)
+        s.add(user)
+        s.flush()
+        s.add(Job(user_id=user.id, company="A", role="B", stage="APPLIED", created_at=plus_two,
+                  updated_at=plus_two))
+    with db.transaction(write=False) as s:
+        job = s.scalar(select(Job))
+        assert job.created_at == datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc)
+        assert job.created_at.utcoffset() == timedelta(0)
+        # Comparisons run on the UTC value in SQL too.
+        assert s.scalar(select(Job.id).where(Job.created_at < plus_two + timedelta(seconds=1))) == job.id
+        assert s.scalar(select(Job.id).where(Job.created_at > plus_two)) is None
+
+
+def test_naive_instants_are_refused(db):
+    with pytest.raises(Exception, match="naive"), db.transaction() as s:
+        s.add(_user(datetime(2026, 3, 5, 12, 0)))
+        s.flush()
+    with db.transaction(write=False) as s:
+        assert s.scalar(select(User.id)) is None
