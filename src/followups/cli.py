@@ -52,6 +52,21 @@ def db_current() -> None:
         database.dispose()
 
 
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", "--message", help="What the change does.")) -> None:
+    """Write a new migration from the difference between the models and the database
+    (developers: run against a database at head)."""
+    from alembic import command
+
+    from followups.migrate import alembic_config
+
+    database = Database(Settings())
+    try:
+        command.revision(alembic_config(database.engine), message=message, autogenerate=True)
+    finally:
+        database.dispose()
+
+
 def _safe_url(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
