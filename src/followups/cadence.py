@@ -29,14 +29,18 @@ class Cadence:
         delays = self.followup_delays_days
         if not 1 <= len(delays) <= MAX_DELAYS:
             raise ValueError(f"followupDelaysDays needs 1 to {MAX_DELAYS} delays")
-        if any(not 1 <= d <= MAX_DAYS for d in delays):
+        if any(not _whole(d) or not 1 <= d <= MAX_DAYS for d in delays):
             raise ValueError(f"each delay must be 1..{MAX_DAYS} days")
-        if not 1 <= self.dormant_after_days <= MAX_DAYS:
+        if not _whole(self.dormant_after_days) or not 1 <= self.dormant_after_days <= MAX_DAYS:
             raise ValueError(f"dormantAfterDays must be 1..{MAX_DAYS}")
 
     @property
     def attempts(self) -> int:
         return len(self.followup_delays_days)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 DEFAULT = Cadence()
@@ -80,6 +84,8 @@ def after_sent(
     Attempts past the end of the cadence (the user shortened it meanwhile) lead to
     the dormant check like the last one does.
     """
+    if attempt_no < 1:
+        raise ValueError("attempt numbers start at 1")
     if attempt_no < cadence.attempts:
         nxt = attempt_no + 1
         due, text = _due(sent_at, cadence.followup_delays_days[attempt_no], tz, cadence)

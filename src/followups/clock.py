@@ -17,9 +17,13 @@ UTC = timezone.utc
 SATURDAY = 5
 
 
+# Names the tz database ships that are not places: "localtime" would follow the server.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules", "posix/Factory", "right/Factory"})
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - _NOT_ZONES
 
 
 def is_valid_timezone(name: str) -> bool:

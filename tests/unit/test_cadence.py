@@ -585,3 +585,14 @@ def test_property_due_dates_follow_the_cadence(tz, sent, cadence: Cadence, attem
         assert shift == 0
         assert "moved" not in step.why
     assert f"+ {days} day" in step.why
+
+
+@pytest.mark.parametrize("bad", [(1.5,), (True,), ("3",)])
+def test_delays_must_be_whole_numbers(bad):
+    with pytest.raises(ValueError):
+        Cadence(followup_delays_days=bad)
+
+
+def test_attempt_numbers_start_at_one():
+    with pytest.raises(ValueError):
+        cad.after_sent(0, datetime(2026, 3, 5, tzinfo=UTC), clock.zone("UTC"))

@@ -510,3 +510,8 @@ def test_property_skip_weekend_never_lands_on_a_weekend(tz, instant) -> None:
         assert result == instant
     else:
         assert after.weekday() == 0
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory"])
+def test_names_that_are_not_places_are_refused(name):
+    assert not clock.is_valid_timezone(name)
