@@ -68,6 +68,10 @@ def today_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return day_bounds(local_date(now, tz), tz)
 
 
+def start_of_local_day(instant: datetime, tz: ZoneInfo) -> datetime:
+    return day_bounds(local_date(instant, tz), tz)[0]
+
+
 def add_days(instant: datetime, days: int, tz: ZoneInfo) -> datetime:
     """N calendar days later in tz, keeping the local time of day across DST."""
     local = to_local(instant, tz).replace(tzinfo=None, fold=0)
@@ -84,6 +88,15 @@ def skip_weekend(instant: datetime, tz: ZoneInfo) -> datetime:
     if weekday < SATURDAY:
         return require_aware(instant).astimezone(UTC)
     return add_days(instant, 7 - weekday, tz)
+
+
+def next_local_time(now: datetime, hour: int, tz: ZoneInfo) -> datetime:
+    """The first instant after `now` at hour:00 local (today's if still ahead)."""
+    today = local_date(now, tz)
+    candidate = at_local_time(today, hour, 0, tz)
+    if candidate <= now:
+        candidate = at_local_time(today + timedelta(days=1), hour, 0, tz)
+    return candidate
 
 
 def at_local_time(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from followups import clock
+from followups.cadence import Cadence
 from followups.db import Base, UTCDateTime
 
 OPEN_SQL = "sent_at IS NULL AND cancelled_at IS NULL"
@@ -85,7 +88,28 @@ class User(Base):
     followup_delays_days: Mapped[list[int]] = mapped_column(JSON)
     dormant_after_days: Mapped[int] = mapped_column(Integer)
     skip_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Daily digest at this local hour; next_digest_at is that instant, kept ahead by the worker.
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8)
+    digest_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    # The user's own signing secret for webhooks (HMAC-SHA256); never sent back.
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    # The secret part of the calendar feed URL; revoking sets a new one or none.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return clock.zone(self.timezone)
+
+    @property
+    def cadence(self) -> Cadence:
+        return Cadence(
+            followup_delays_days=tuple(self.followup_delays_days),
+            dormant_after_days=self.dormant_after_days,
+            skip_weekends=self.skip_weekends,
+        )
 
 
 class ApiToken(Base):
@@ -174,6 +198,14 @@ class FollowUp(Base):
             sqlite_where=text(OPEN_SQL),
             postgresql_where=text(OPEN_SQL),
         ),
+        # The reminder sweep: open rows without a reminder whose due day has begun.
+        # Across users, and small: a row leaves it when reminded, sent or cancelled.
+        Index(
+            "ix_follow_up_unreminded",
+            "remind_at",
+            sqlite_where=text(f"{OPEN_SQL} AND reminded_at IS NULL"),
+            postgresql_where=text(f"{OPEN_SQL} AND reminded_at IS NULL"),
+        ),
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "outreach_id"),
         Index(None, "user_id", "contact_id"),
@@ -194,8 +226,13 @@ class FollowUp(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     why: Mapped[str | None] = mapped_column(String(500))
-    # Bumped on every reschedule (calendar SEQUENCE).
+    # Bumped on every reschedule (calendar SEQUENCE, and a fresh reminder).
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # Start of the owner's local day of due_at: from then on it is "due" (today or
+    # overdue) and gets its reminder. Kept with due_at and the owner's time zone.
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the worker made this revision's followup_due reminder.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -222,6 +259,13 @@ class Notification(Base):
             postgresql_where=text(OPEN_SQL),
         ),
         Index(None, "user_id", "job_id"),
+        # The worker's "what falls due now": not yet presented, not resolved.
+        Index(
+            "ix_notification_unpresented_due",
+            "due_at",
+            sqlite_where=text("presented_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("presented_at IS NULL AND cancelled_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -238,4 +282,41 @@ class Notification(Base):
     contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
     followup_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("follow_up.id"))
     chain_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Structured content (a digest's lists), for rendering email and pages.
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    # Presented by the worker once due (deliveries made); until then it may still resolve.
+    presented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryChannel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class Delivery(Base):
+    """One notification sent over one channel: tried with backoff, then dead."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("user_id", "notification_id", "channel"),
+        Index(
+            "ix_delivery_pending",
+            "next_attempt_at",
+            sqlite_where=text("delivered_at IS NULL AND dead_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notification.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    # Also the lease: a worker that claims a delivery pushes this ahead first, so a
+    # crashed worker's claim comes back by itself.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -96,7 +96,7 @@ def install(app: FastAPI) -> None:
         if exc.connection_invalidated or "locked" in str(exc.orig):
             return error_response(503, "The database is unavailable; try again shortly.",
                                   headers={"Retry-After": "1"})
-        log.exception("database error")
+        log.error("database error", exc_info=exc)
         return error_response(500, "An internal error occurred.")
 
     @app.exception_handler(Exception)

@@ -138,14 +138,40 @@ class CadenceIO(Wire):
     skip_weekends: Annotated[bool, Field(strict=True)] = False
 
 
+def _http_url(value: str) -> str:
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class WebhookIn(Wire):
+    url: Annotated[Url, AfterValidator(_http_url)]
+    # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), AfterValidator(_no_control)]
+
+
+class WebhookOut(Wire):
+    url: str
+    has_secret: bool = True
+
+
 class MeOut(UserOut):
     cadence: CadenceIO
+    digest_hour: int
+    digest_email: bool
+    webhook: WebhookOut | None
+    # Path of the secret calendar feed (GET it with no other auth); null when revoked.
+    calendar_path: str | None
 
 
 class MeUpdate(Patch):
-    _not_null = not_null("timezone", "cadence")
+    _not_null = not_null("timezone", "cadence", "digest_hour", "digest_email")
     timezone: TimeZoneName | None = None
     cadence: CadenceIO | None = None
+    digest_hour: Annotated[int, Field(ge=0, le=23, strict=True)] | None = None
+    digest_email: Annotated[bool, Field(strict=True)] | None = None
+    # null removes the webhook.
+    webhook: WebhookIn | None = None
 
 
 # --- jobs and contacts ---------------------------------------------------------------

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
+from followups import clock
 from followups.errors import Conflict, NotFound
 from followups.followups import queries
 from followups.models import (
@@ -27,7 +28,6 @@ from followups.models import (
     User,
 )
 from followups.owned import get_owned, parse_id, require_job_or_contact
-from followups.users.service import user_cadence, user_zone
 
 CANCELLED_BY_USER = "Cancelled by user"
 
@@ -35,7 +35,7 @@ CANCELLED_BY_USER = "Cancelled by user"
 def list_due(
     session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
 ) -> Sequence[FollowUp]:
-    stmt = queries.due_bucket(user.id, bucket, now, user_zone(user), limit)
+    stmt = queries.due_bucket(user.id, bucket, now, user.zone, limit)
     return session.scalars(stmt).all()
 
 
@@ -76,6 +76,7 @@ def new_chain(
         contact_id=contact_id,
         outreach_id=outreach_id,
         due_at=due_at,
+        remind_at=clock.start_of_local_day(due_at, user.zone),
         note=note,
         why=why,
         revision=0,
@@ -107,7 +108,7 @@ def create_followup(
         session,
         user,
         due_at=due_at,
-        why=cad.manual_why(due_at, user_zone(user)),
+        why=cad.manual_why(due_at, user.zone),
         now=now,
         job_id=job.id if job else None,
         contact_id=contact.id if contact else None,
@@ -144,13 +145,17 @@ def update_followup(
     if "due_at" in changes:
         due_at = changes["due_at"]
         values["due_at"] = due_at
+        values["remind_at"] = clock.start_of_local_day(due_at, user.zone)
+        values["reminded_at"] = None  # the new date gets a reminder of its own
         values["revision"] = FollowUp.revision + 1
-        values["why"] = f"Rescheduled by you to {cad.day_label(due_at, user_zone(user))}"
+        values["why"] = f"Rescheduled by you to {cad.day_label(due_at, user.zone)}"
     result = session.execute(
         _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
     )
     if result.rowcount != 1:
         _explain_failure(session, user, fid, "changed")
+    if "due_at" in changes:
+        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
     return get_followup(session, user, fid)
 
 
@@ -170,9 +175,10 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
     )
     if result.rowcount != 1:
         _explain_failure(session, user, fid, "sent")
+    _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
     sent = get_followup(session, user, fid)
     if sent.type == FollowupType.STANDARD.value:
-        step = cad.after_sent(sent.attempt_no, now, user_zone(user), user_cadence(user))
+        step = cad.after_sent(sent.attempt_no, now, user.zone, user.cadence)
         if step.kind == "attempt":
             session.add(
                 FollowUp(
@@ -184,6 +190,7 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
                     contact_id=sent.contact_id,
                     outreach_id=sent.outreach_id,
                     due_at=step.due_at,
+                    remind_at=clock.start_of_local_day(step.due_at, user.zone),
                     why=step.why,
                     revision=0,
                     created_at=now,
@@ -219,6 +226,7 @@ def cancel_followup(session: Session, user: User, followup_id, *, now: datetime)
         execution_options={"synchronize_session": False},
     )
     if result.rowcount == 1:
+        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
         return
     row = session.scalar(select(FollowUp).where(FollowUp.id == fid, FollowUp.user_id == user.id))
     if row is None:
@@ -232,6 +240,7 @@ def cancel_open(
 ) -> int:
     """Cancel the open follow-ups matching `where`, and the pending dormant checks of
     their chains (a reply or a closed job settles them). Returns follow-ups cancelled."""
+    _drop_pending_reminders(session, user_id, and_(queries.is_open(), where), now)
     chains = select(FollowUp.chain_id).where(FollowUp.user_id == user_id, where)
     session.execute(
         update(Notification)
@@ -252,3 +261,34 @@ def cancel_open(
         execution_options={"synchronize_session": False},
     )
     return result.rowcount
+
+
+def _drop_pending_reminders(
+    session: Session, user_id: uuid.UUID, where: ColumnElement[bool], now: datetime
+) -> None:
+    """A reminder not yet seen is obsolete once its follow-up is sent, cancelled or moved."""
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
+            Notification.sent_at.is_(None),
+            Notification.cancelled_at.is_(None),
+            Notification.followup_id.in_(select(FollowUp.id).where(FollowUp.user_id == user_id, where)),
+        )
+        .values(cancelled_at=now),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def rezone_open(session: Session, user: User) -> None:
+    """After a time-zone change: the local day that makes each open follow-up due moves."""
+    tz = user.zone
+    rows = session.execute(
+        select(FollowUp.id, FollowUp.due_at).where(FollowUp.user_id == user.id, queries.is_open())
+    ).all()
+    if rows:
+        session.execute(
+            update(FollowUp),
+            [{"id": fid, "remind_at": clock.start_of_local_day(due, tz)} for fid, due in rows],
+        )

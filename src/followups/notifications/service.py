@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from followups.followups.queries import Bucket, bucket_filter
 from followups.models import Notification, User
 from followups.owned import get_owned
-from followups.users.service import user_zone
 
 
 def list_notifications(
@@ -24,7 +23,7 @@ def list_notifications(
             Notification.user_id == user.id,
             Notification.cancelled_at.is_(None),
             seen_filter,
-            bucket_filter(Notification.due_at, scope, now, user_zone(user)),
+            bucket_filter(Notification.due_at, scope, now, user.zone),
         )
         .order_by(Notification.due_at, Notification.id)
     ).all()

@@ -24,7 +24,6 @@ from followups.models import (
 )
 from followups.errors import NotFound
 from followups.owned import get_owned, require_job_or_contact
-from followups.users.service import user_cadence, user_zone
 
 
 def create_outreach(
@@ -65,7 +64,7 @@ def create_outreach(
     )
     followup = None
     if schedule:
-        step = cad.first_attempt(outreach.sent_at, user_zone(user), user_cadence(user))
+        step = cad.first_attempt(outreach.sent_at, user.zone, user.cadence)
         followup = new_chain(
             session,
             user,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from followups import clock
 from followups.cadence import DEFAULT, Cadence
+from followups.followups.service import rezone_open
 from followups.errors import Conflict, Invalid, Unauthorized
 from followups.models import ApiToken, User
 
+DEFAULT_DIGEST_HOUR = 8
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -29,18 +30,6 @@ def email_key(email: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def user_zone(user: User) -> ZoneInfo:
-    return clock.zone(user.timezone)
-
-
-def user_cadence(user: User) -> Cadence:
-    return Cadence(
-        followup_delays_days=tuple(user.followup_delays_days),
-        dormant_after_days=user.dormant_after_days,
-        skip_weekends=user.skip_weekends,
-    )
 
 
 def _check_timezone(name: str) -> str:
@@ -62,6 +51,9 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
         followup_delays_days=list(DEFAULT.followup_delays_days),
         dormant_after_days=DEFAULT.dormant_after_days,
         skip_weekends=DEFAULT.skip_weekends,
+        digest_hour=DEFAULT_DIGEST_HOUR,
+        digest_email=True,
+        next_digest_at=clock.next_local_time(now, DEFAULT_DIGEST_HOUR, clock.zone(timezone)),
         created_at=now,
     )
     try:
@@ -116,13 +108,48 @@ def logout(session: Session, token: str, now: datetime) -> None:
 
 
 def update_me(
-    session: Session, user: User, *, timezone: str | None = None, cadence: Cadence | None = None
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    timezone: str | None = None,
+    cadence: Cadence | None = None,
+    digest_hour: int | None = None,
+    digest_email: bool | None = None,
 ) -> User:
-    if timezone is not None:
+    if digest_email is not None:
+        user.digest_email = digest_email
+    if timezone is not None and timezone != user.timezone:
         user.timezone = _check_timezone(timezone)
+        rezone_open(session, user)
+    if digest_hour is not None:
+        user.digest_hour = digest_hour
+    if timezone is not None or digest_hour is not None:
+        user.next_digest_at = clock.next_local_time(now, user.digest_hour, user.zone)
     if cadence is not None:
         user.followup_delays_days = list(cadence.followup_delays_days)
         user.dormant_after_days = cadence.dormant_after_days
         user.skip_weekends = cadence.skip_weekends
     session.flush()
     return user
+
+
+def set_webhook(session: Session, user: User, *, url: str | None, secret: str | None) -> None:
+    user.webhook_url = url
+    user.webhook_secret = secret
+    session.flush()
+
+
+def rotate_calendar_token(session: Session, user: User) -> str:
+    user.calendar_token = secrets.token_urlsafe(32)
+    session.flush()
+    return user.calendar_token
+
+
+def revoke_calendar_token(session: Session, user: User) -> None:
+    user.calendar_token = None
+    session.flush()
+
+
+def user_by_calendar_token(session: Session, token: str) -> User | None:
+    return session.scalar(select(User).where(User.calendar_token == token)) if token else None

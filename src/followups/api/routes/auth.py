@@ -5,7 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
-from followups.api.schemas import CadenceIO, LoginIn, MeOut, MeUpdate, RegisterIn, TokenOut, UserOut
+from followups.api.schemas import (
+    CadenceIO,
+    LoginIn,
+    MeOut,
+    MeUpdate,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+    WebhookOut,
+)
 from followups.cadence import Cadence
 from followups.models import User
 from followups.users import service as users
@@ -14,7 +23,7 @@ router = APIRouter(tags=["auth"])
 
 
 def me_out(user: User) -> MeOut:
-    cadence = users.user_cadence(user)
+    cadence = user.cadence
     return MeOut(
         id=user.id,
         email=user.email,
@@ -24,6 +33,10 @@ def me_out(user: User) -> MeOut:
             dormant_after_days=cadence.dormant_after_days,
             skip_weekends=cadence.skip_weekends,
         ),
+        digest_hour=user.digest_hour,
+        digest_email=user.digest_email,
+        webhook=WebhookOut(url=user.webhook_url) if user.webhook_url else None,
+        calendar_path=f"/calendar/{user.calendar_token}.ics" if user.calendar_token else None,
     )
 
 
@@ -55,11 +68,35 @@ def get_me(user: CurrentUser) -> MeOut:
 
 
 @router.patch("/me", response_model=MeOut)
-def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep) -> MeOut:
+def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep, now: Now) -> MeOut:
     changes = body.changes()
     cadence = None
     if "cadence" in changes:
         c = body.cadence
         cadence = Cadence(tuple(c.followup_delays_days), c.dormant_after_days, c.skip_weekends)
-    users.update_me(session, user, timezone=changes.get("timezone"), cadence=cadence)
+    users.update_me(
+        session,
+        user,
+        now=now,
+        timezone=changes.get("timezone"),
+        cadence=cadence,
+        digest_hour=changes.get("digest_hour"),
+        digest_email=changes.get("digest_email"),
+    )
+    if "webhook" in changes:
+        hook = body.webhook
+        users.set_webhook(session, user, url=hook.url if hook else None, secret=hook.secret if hook else None)
     return me_out(user)
+
+
+@router.post("/me/calendar", response_model=MeOut)
+def new_calendar_link(user: CurrentUser, session: SessionDep) -> MeOut:
+    """Make (or replace) the secret calendar feed address; the old one stops working."""
+    users.rotate_calendar_token(session, user)
+    return me_out(user)
+
+
+@router.delete("/me/calendar", status_code=204)
+def revoke_calendar_link(user: CurrentUser, session: SessionDep) -> Response:
+    users.revoke_calendar_token(session, user)
+    return Response(status_code=204)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3d0d66b95af0
+Revision ID: d6509d4b4b32
 Revises: 
-Create Date: 2026-11-24 11:48:54.628885
+Create Date: 2026-11-24 11:58:47.858148
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import followups.db
 
 
-revision: str = '3d0d66b95af0'
+revision: str = 'd6509d4b4b32'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -30,10 +30,20 @@ def upgrade() -> None:
     sa.Column('followup_delays_days', sa.JSON(), nullable=False),
     sa.Column('dormant_after_days', sa.Integer(), nullable=False),
     sa.Column('skip_weekends', sa.Boolean(), nullable=False),
+    sa.Column('digest_hour', sa.Integer(), nullable=False),
+    sa.Column('digest_email', sa.Boolean(), nullable=False),
+    sa.Column('next_digest_at', followups.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('webhook_url', sa.String(length=2000), nullable=True),
+    sa.Column('webhook_secret', sa.String(length=200), nullable=True),
+    sa.Column('calendar_token', sa.String(length=64), nullable=True),
     sa.Column('created_at', followups.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
+    sa.UniqueConstraint('calendar_token', name=op.f('uq_app_user_calendar_token')),
     sa.UniqueConstraint('email_key', name=op.f('uq_app_user_email_key'))
     )
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_app_user_next_digest_at'), ['next_digest_at'], unique=False)
+
     op.create_table('api_token',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -117,6 +127,8 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('why', sa.String(length=500), nullable=True),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('remind_at', followups.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reminded_at', followups.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', followups.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', followups.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_follow_up_contact_id_contact')),
@@ -128,6 +140,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.create_index('ix_follow_up_open_due', ['user_id', 'due_at', 'id'], unique=False, sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
+        batch_op.create_index('ix_follow_up_unreminded', ['remind_at'], unique=False, sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_follow_up_user_id_contact_id'), ['user_id', 'contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_user_id_job_id'), ['user_id', 'job_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_user_id_outreach_id'), ['user_id', 'outreach_id'], unique=False)
@@ -146,6 +159,8 @@ def upgrade() -> None:
     sa.Column('followup_id', sa.Uuid(), nullable=True),
     sa.Column('chain_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', followups.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=True),
+    sa.Column('presented_at', followups.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_notification_contact_id_contact')),
     sa.ForeignKeyConstraint(['followup_id'], ['follow_up.id'], name=op.f('fk_notification_followup_id_follow_up')),
     sa.ForeignKeyConstraint(['job_id'], ['job.id'], name=op.f('fk_notification_job_id_job')),
@@ -154,23 +169,49 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_id', 'kind', 'dedupe_key', name=op.f('uq_notification_user_id_kind_dedupe_key'))
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_unpresented_due', ['due_at'], unique=False, sqlite_where=sa.text('presented_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('presented_at IS NULL AND cancelled_at IS NULL'))
         batch_op.create_index('ix_notification_unseen_due', ['user_id', 'due_at'], unique=False, sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_notification_user_id_job_id'), ['user_id', 'job_id'], unique=False)
+
+    op.create_table('delivery',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('notification_id', sa.Uuid(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('next_attempt_at', followups.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('delivered_at', followups.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dead_at', followups.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', followups.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['notification_id'], ['notification.id'], name=op.f('fk_delivery_notification_id_notification')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_delivery_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
+    sa.UniqueConstraint('user_id', 'notification_id', 'channel', name=op.f('uq_delivery_user_id_notification_id_channel'))
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_pending', ['next_attempt_at'], unique=False, sqlite_where=sa.text('delivered_at IS NULL AND dead_at IS NULL'), postgresql_where=sa.text('delivered_at IS NULL AND dead_at IS NULL'))
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_pending', sqlite_where=sa.text('delivered_at IS NULL AND dead_at IS NULL'), postgresql_where=sa.text('delivered_at IS NULL AND dead_at IS NULL'))
+
+    op.drop_table('delivery')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_user_id_job_id'))
         batch_op.drop_index('ix_notification_unseen_due', sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
+        batch_op.drop_index('ix_notification_unpresented_due', sqlite_where=sa.text('presented_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('presented_at IS NULL AND cancelled_at IS NULL'))
 
     op.drop_table('notification')
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_user_id_outreach_id'))
         batch_op.drop_index(batch_op.f('ix_follow_up_user_id_job_id'))
         batch_op.drop_index(batch_op.f('ix_follow_up_user_id_contact_id'))
+        batch_op.drop_index('ix_follow_up_unreminded', sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'))
         batch_op.drop_index('ix_follow_up_open_due', sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
 
     op.drop_table('follow_up')
@@ -191,5 +232,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_app_user_next_digest_at'))
+
     op.drop_table('app_user')
     # ### end Alembic commands ###
