@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -24,6 +25,26 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # Email (the daily digest). No host: digests stay in-app.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "followups <followups@localhost>"
+    # "starttls" (port 587), "ssl" (port 465) or "none" (a local relay).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+
+    # The worker.
+    worker_interval_s: float = Field(default=5.0, gt=0)
+    worker_batch: int = Field(default=1000, ge=1, le=100_000)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     @property
     def is_sqlite(self) -> bool:
