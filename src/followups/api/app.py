@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from followups import __version__
 from followups.api import errors
-from followups.api.routes import auth, followups, notifications, outreach, records
+from followups.api.routes import auth, calendar, followups, notifications, outreach, records
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
@@ -41,6 +41,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     def health() -> dict:
         return {"status": "ok"}
 
-    for module in (auth, records, outreach, followups, notifications):
+    for module in (auth, records, outreach, followups, notifications, calendar):
         app.include_router(module.router)
     return app

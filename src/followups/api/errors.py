@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from followups.errors import Conflict, Invalid, NotFound, Unauthorized
@@ -93,6 +93,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     def _database(_r: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, DataError):
+            # A value the database cannot store (e.g. NUL in text) that validation let by.
+            return error_response(422, "The request contains a value that cannot be stored.")
         if exc.connection_invalidated or "locked" in str(exc.orig):
             return error_response(503, "The database is unavailable; try again shortly.",
                                   headers={"Retry-After": "1"})

@@ -114,8 +114,10 @@ class RegisterIn(Wire):
 
 
 class LoginIn(Wire):
-    email: Annotated[str, StringConstraints(max_length=320)]
-    password: Annotated[str, StringConstraints(max_length=1024)]
+    email: Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control)]
+    password: Annotated[
+        str, StringConstraints(max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+    ]
 
 
 class TokenOut(Wire):
