@@ -30,6 +30,24 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="Run one sweep and exit.")) -> None:
+    """Reminders, dormant checks, digests and deliveries (separate from the web server)."""
+    import logging
+
+    from followups.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    database = Database(settings)
+    try:
+        if settings.is_sqlite:  # the embedded default sets itself up, as `serve` does
+            upgrade(database.engine)
+        Worker(database, settings).run(once=once)
+    finally:
+        database.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""

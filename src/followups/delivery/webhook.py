@@ -1,0 +1,125 @@
+"""Signed webhooks: one JSON POST per delivery, HMAC-SHA256 over timestamp and body.
+
+The receiver checks ``X-Followups-Signature`` against ``sign(secret, timestamp, body)``
+with the ``X-Followups-Timestamp`` it was sent (``verify`` does it, constant-time, and
+rejects stale timestamps), and dedupes on ``X-Followups-Delivery``: a delivery may arrive
+more than once (at-least-once), always with the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from datetime import datetime
+
+import httpx
+
+from followups.delivery.errors import DeliveryError
+
+SIGNATURE_HEADER = "X-Followups-Signature"
+TIMESTAMP_HEADER = "X-Followups-Timestamp"
+DELIVERY_HEADER = "X-Followups-Delivery"
+USER_AGENT = "followups-webhook/1"
+
+# Of a failed answer's body, only the beginning is read, and kept for last_error.
+_MAX_ERROR_BODY = 2048
+_SNIPPET = 200
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp_header: str, body: bytes, signature_header: str, *,
+           now: datetime, tolerance_s: int = 300) -> bool:
+    """True when the signature is the secret's over this timestamp and body, and the
+    timestamp is within ``tolerance_s`` of ``now`` (either way). ``now`` should be aware."""
+    try:
+        timestamp = int(timestamp_header.strip())
+    except (AttributeError, ValueError):
+        return False
+    if abs(now.timestamp() - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, timestamp, body).encode("ascii")
+    try:
+        given = signature_header.strip().encode("ascii")
+    except (AttributeError, UnicodeEncodeError):
+        return False
+    return hmac.compare_digest(expected, given)
+
+
+def encode(payload: dict) -> bytes:
+    """The body exactly as sent (and signed): compact JSON, sorted keys, UTF-8."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True,
+                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _snippet(data: bytes) -> str:
+    text = re.sub(r"\s+", " ", data.decode("utf-8", "replace")).strip()
+    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…"
+
+
+def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now: datetime,
+                 timeout_s: float) -> None:
+    """POST the payload; returns on a 2xx answer, raises DeliveryError otherwise.
+
+    Temporary: 408, 429, 5xx, timeouts and connection errors. Permanent: other 4xx,
+    redirects (never followed: the URL must be fixed), an invalid URL or payload.
+    ``timeout_s`` bounds connecting and each read or write (httpx has no total timeout).
+    The error message names neither the URL (it may carry a token) nor the secret.
+    """
+    try:
+        body = encode(payload)
+    except (TypeError, ValueError) as exc:
+        raise DeliveryError(f"cannot encode the webhook payload: {exc}", permanent=True) from exc
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        DELIVERY_HEADER: delivery_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
+    deadline = time.monotonic() + timeout_s
+    try:
+        with (
+            httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False,
+                         trust_env=False) as client,
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            status = response.status_code
+            if 200 <= status < 300:
+                return  # the body is not read: nothing in it matters
+            head = b""
+            for chunk in response.iter_raw():
+                head += chunk
+                if len(head) >= _MAX_ERROR_BODY or time.monotonic() > deadline:
+                    break
+    except httpx.UnsupportedProtocol as exc:
+        raise DeliveryError(f"webhook URL not usable: {exc}", permanent=True) from None
+    except httpx.InvalidURL as exc:
+        raise DeliveryError(f"webhook URL not usable: {exc}", permanent=True) from None
+    except httpx.TimeoutException as exc:
+        raise DeliveryError(f"webhook timed out after {timeout_s:g} s "
+                            f"({type(exc).__name__})") from None
+    except httpx.TransportError as exc:
+        raise DeliveryError(f"webhook not reachable: {type(exc).__name__}: {exc}") from None
+    except httpx.HTTPError as exc:  # anything else httpx raises: retried
+        raise DeliveryError(f"webhook failed: {type(exc).__name__}: {exc}") from None
+
+    reason = response.reason_phrase
+    message = f"webhook answered {status}{' ' + reason if reason else ''}"
+    if 300 <= status < 400:
+        raise DeliveryError(f"{message} (redirects are not followed)", permanent=True)
+    snippet = _snippet(head)
+    if snippet:
+        message = f"{message}: {snippet}"
+    if status in (408, 429) or status >= 500:
+        raise DeliveryError(message, permanent=False)
+    if 400 <= status < 500:
+        raise DeliveryError(message, permanent=True)
+    raise DeliveryError(message, permanent=False)  # 1xx as final, or anything odd

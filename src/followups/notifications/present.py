@@ -1,0 +1,135 @@
+"""Presenting notifications as they fall due: resolve the stale ones, queue deliveries.
+
+A followup_due reminder whose follow-up was sent, cancelled or archived meanwhile is
+resolved silently; so is a dormant check when a reply arrived on the job or contact
+since the check was made. The rest are presented: one delivery per channel the user
+has (webhook; email for a digest with something in it, when SMTP is configured).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from followups.config import Settings
+from followups.followups.queries import is_open, with_job_and_contact
+from followups.models import (
+    REPLIES,
+    Contact,
+    Delivery,
+    DeliveryChannel,
+    FollowUp,
+    Job,
+    Notification,
+    NotificationKind,
+    Outreach,
+    User,
+)
+from followups.notifications.claim import claim, insert_ignoring_duplicates
+
+PENDING = and_(Notification.presented_at.is_(None), Notification.cancelled_at.is_(None))
+
+
+def _stale_reminders(session: Session, claimed) -> set[uuid.UUID]:
+    ids = {r.followup_id for r in claimed if r.kind == NotificationKind.FOLLOWUP_DUE.value}
+    if not ids:
+        return set()
+    live = set(
+        session.scalars(
+            with_job_and_contact(select(FollowUp.id)).where(
+                FollowUp.id.in_(ids), is_open(), Job.archived_at.is_(None), Contact.archived_at.is_(None)
+            )
+        )
+    )
+    return {r.id for r in claimed if r.kind == NotificationKind.FOLLOWUP_DUE.value and r.followup_id not in live}
+
+
+def _replied(session: Session, row) -> bool:
+    """A reply (POSITIVE/NEGATIVE) recorded on the job's or contact's outreach since the check."""
+    subject = []
+    if row.job_id is not None:
+        subject.append(Outreach.job_id == row.job_id)
+    if row.contact_id is not None:
+        subject.append(Outreach.contact_id == row.contact_id)
+    if not subject:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Outreach.user_id == row.user_id,
+                    or_(*subject),
+                    Outreach.outcome.in_([o.value for o in REPLIES]),
+                    Outreach.updated_at >= row.created_at,
+                )
+            )
+        )
+    )
+
+
+def present_due(session: Session, settings: Settings, *, now: datetime, batch: int) -> int:
+    candidates = (
+        select(Notification.id)
+        .where(PENDING, Notification.due_at <= now)
+        .order_by(Notification.due_at)
+        .limit(batch)
+    )
+    claimed = claim(
+        session,
+        Notification,
+        candidates,
+        PENDING,
+        {"presented_at": now},
+        (
+            Notification.id, Notification.user_id, Notification.kind, Notification.followup_id,
+            Notification.job_id, Notification.contact_id, Notification.created_at, Notification.payload,
+        ),
+    )
+    if not claimed:
+        return 0
+    stale = _stale_reminders(session, claimed)
+    stale |= {
+        r.id for r in claimed if r.kind == NotificationKind.DORMANT_CANDIDATE.value and _replied(session, r)
+    }
+    if stale:
+        session.execute(
+            update(Notification).where(Notification.id.in_(stale)).values(cancelled_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    live = [r for r in claimed if r.id not in stale]
+    users = {
+        u.id: u
+        for u in session.execute(
+            select(User.id, User.webhook_url, User.digest_email).where(User.id.in_({r.user_id for r in live}))
+        )
+    }
+    deliveries = []
+    for r in live:
+        user = users[r.user_id]
+        channels = []
+        if user.webhook_url:
+            channels.append(DeliveryChannel.WEBHOOK)
+        if (
+            r.kind == NotificationKind.DIGEST.value
+            and settings.smtp_enabled
+            and user.digest_email
+            and any(r.payload.get(b) for b in ("overdue", "today", "upcoming"))
+        ):
+            channels.append(DeliveryChannel.EMAIL)
+        deliveries += [
+            {
+                "id": uuid.uuid4(),
+                "user_id": r.user_id,
+                "notification_id": r.id,
+                "channel": channel.value,
+                "next_attempt_at": now,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for channel in channels
+        ]
+    insert_ignoring_duplicates(session, Delivery, deliveries, ["user_id", "notification_id", "channel"])
+    return len(claimed)

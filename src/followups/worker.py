@@ -1,0 +1,89 @@
+"""The worker: turns due state into notifications and delivers them.
+
+Each step claims a batch and commits it in one transaction; a step repeats until it
+finds nothing, then the loop sleeps. Any number of workers can run (PostgreSQL: SKIP
+LOCKED claims; SQLite: one writer at a time). SIGTERM or SIGINT lets the current batch
+finish, then the worker exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from followups.config import Settings
+from followups.db import Database
+from followups.delivery import service as delivery
+from followups.delivery.errors import DeliveryError
+from followups.notifications.digests import make_digests
+from followups.notifications.present import present_due
+from followups.notifications.reminders import sweep_reminders
+
+log = logging.getLogger("followups.worker")
+
+
+class Worker:
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] | None = None):
+        self.db = db
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.stopping = threading.Event()
+
+    def _drain(self, name: str, step: Callable[..., int]) -> int:
+        total = 0
+        while not self.stopping.is_set():
+            with self.db.transaction() as session:
+                done = step(session, now=self.clock(), batch=self.settings.worker_batch)
+            total += done
+            if done < self.settings.worker_batch:
+                break
+        if total:
+            log.info("%s: %d", name, total)
+        return total
+
+    def deliver(self) -> int:
+        total = 0
+        while not self.stopping.is_set():
+            with self.db.transaction() as session:
+                batch = delivery.claim_deliveries(session, now=self.clock(), batch=self.settings.worker_batch)
+            # The claimed batch is finished even when a stop was asked for meanwhile.
+            for job in batch:
+                error = None
+                try:
+                    delivery.send(job, self.settings, now=self.clock())
+                except DeliveryError as exc:
+                    error = exc
+                    log.warning("delivery %s (%s) failed: %s", job.delivery_id, job.channel, exc)
+                with self.db.transaction() as session:
+                    delivery.record(session, job, error, now=self.clock(),
+                                    max_attempts=self.settings.delivery_max_attempts)
+            total += len(batch)
+            if len(batch) < self.settings.worker_batch:
+                break
+        return total
+
+    def tick(self) -> dict[str, int]:
+        """One sweep of every step, each until it finds nothing left to do."""
+        return {
+            "reminders": self._drain("reminders", sweep_reminders),
+            "digests": self._drain("digests", make_digests),
+            "presented": self._drain(
+                "presented", lambda s, now, batch: present_due(s, self.settings, now=now, batch=batch)
+            ),
+            "deliveries": self.deliver(),
+        }
+
+    def run(self, *, once: bool = False) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stopping.set())
+        while not self.stopping.is_set():
+            counts = self.tick()
+            if once:
+                log.info("one sweep done: %s", counts)
+                return
+            self.stopping.wait(self.settings.worker_interval_s)
+        log.info("stopped")
