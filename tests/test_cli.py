@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,9 +16,9 @@ from followups.config import Settings
 from followups.db import Database
 from followups.migrate import is_at_head
 
+from cli_helpers import FOLLOWUPS
 from conftest import pg_url
 
-FOLLOWUPS = shutil.which("followups", path=str(Path(sys.executable).parent)) or "followups"
 
 
 def free_port() -> int:
