@@ -206,9 +206,10 @@ class FollowUp(Base):
             sqlite_where=text(f"{OPEN_SQL} AND reminded_at IS NULL"),
             postgresql_where=text(f"{OPEN_SQL} AND reminded_at IS NULL"),
         ),
+        # Cancelling by job (stage change) and by outreach (reply, delete). No index by
+        # contact: nothing asks for it, and each index costs every write (the sweep).
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "outreach_id"),
-        Index(None, "user_id", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

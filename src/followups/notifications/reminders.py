@@ -1,16 +1,32 @@
-"""The reminder sweep: one followup_due notification per due follow-up, however often it runs."""
+"""The reminder sweep: one followup_due notification per due follow-up, however often it runs.
+
+Each batch is two statements whatever its size: the claim (marks reminded_at, returns
+ids) and one INSERT ... SELECT that builds the notifications inside the database, so no
+row data travels to Python and back.
+"""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from followups.db import UTCDateTime
 from followups.followups.queries import is_open, with_job_and_contact
 from followups.models import Contact, FollowUp, Job, Notification, NotificationKind
-from followups.notifications.claim import claim, insert_ignoring_duplicates
+from followups.notifications.claim import claim
 
 
 def due_unreminded() -> Select:
@@ -25,11 +41,17 @@ def due_unreminded() -> Select:
     )
 
 
-def reminder_text(attempt_no: int, company: str | None, role: str | None, contact: str | None) -> str:
-    about = " – ".join(p for p in (company, role) if p)
-    if contact and about:
-        return f"Follow up with {contact} about {about} (attempt {attempt_no})"
-    return f"Follow up on {about or contact or 'your outreach'} (attempt {attempt_no})"
+def reminder_message() -> ColumnElement[str]:
+    """"Follow up with <contact> about <company> – <role> (attempt N)", or "Follow up on
+    <company> – <role> (attempt N)" without a contact, "... on <contact> ..." without a job."""
+    attempt = " (attempt " + cast(FollowUp.attempt_no, String) + ")"
+    about = Job.company + " – " + Job.role
+    return case(
+        (and_(Job.id.is_not(None), Contact.id.is_not(None)), "Follow up with " + Contact.name + " about " + about + attempt),
+        (Job.id.is_not(None), "Follow up on " + about + attempt),
+        (Contact.id.is_not(None), "Follow up on " + Contact.name + attempt),
+        else_="Follow up on your outreach" + attempt,
+    )
 
 
 def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
@@ -42,41 +64,34 @@ def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
         candidates,
         and_(is_open(), FollowUp.reminded_at.is_(None)),
         {"reminded_at": now},
-        (
-            FollowUp.id, FollowUp.user_id, FollowUp.due_at, FollowUp.revision, FollowUp.attempt_no,
-            FollowUp.job_id, FollowUp.contact_id, FollowUp.chain_id,
-        ),
+        (FollowUp.id,),
     )
     if not claimed:
         return 0
-    jobs = _names(session, Job, (Job.company, Job.role), {r.job_id for r in claimed})
-    contacts = _names(session, Contact, (Contact.name,), {r.contact_id for r in claimed})
-    rows = []
-    for r in claimed:
-        company, role = jobs.get(r.job_id, (None, None))
-        (contact,) = contacts.get(r.contact_id, (None,))
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "user_id": r.user_id,
-                "kind": NotificationKind.FOLLOWUP_DUE.value,
-                # A rescheduled follow-up (new revision) earns a reminder of its own.
-                "dedupe_key": f"{r.id}:{r.revision}",
-                "message": reminder_text(r.attempt_no, company, role, contact),
-                "due_at": r.due_at,
-                "job_id": r.job_id,
-                "contact_id": r.contact_id,
-                "followup_id": r.id,
-                "chain_id": r.chain_id,
-                "created_at": now,
-            }
+    postgres = session.get_bind().dialect.name == "postgresql"
+    new_id = func.gen_random_uuid() if postgres else func.lower(func.hex(func.randomblob(16)))
+    rows = with_job_and_contact(
+        select(
+            new_id,
+            FollowUp.user_id,
+            literal(NotificationKind.FOLLOWUP_DUE.value),
+            # A rescheduled follow-up (new revision) earns a reminder of its own.
+            cast(FollowUp.id, String) + ":" + cast(FollowUp.revision, String),
+            reminder_message(),
+            FollowUp.due_at,
+            FollowUp.job_id,
+            FollowUp.contact_id,
+            FollowUp.id,
+            FollowUp.chain_id,
+            literal(now, UTCDateTime()),
         )
-    insert_ignoring_duplicates(session, Notification, rows, ["user_id", "kind", "dedupe_key"])
+    ).where(FollowUp.id.in_([r.id for r in claimed]))
+    columns = ["id", "user_id", "kind", "dedupe_key", "message", "due_at", "job_id", "contact_id",
+               "followup_id", "chain_id", "created_at"]
+    insert = (postgresql if postgres else sqlite).insert(Notification.__table__)
+    session.execute(
+        insert.from_select(columns, rows).on_conflict_do_nothing(
+            index_elements=["user_id", "kind", "dedupe_key"]
+        )
+    )
     return len(claimed)
-
-
-def _names(session: Session, model, columns, ids: set) -> dict:
-    ids.discard(None)
-    if not ids:
-        return {}
-    return {row[0]: tuple(row[1:]) for row in session.execute(select(model.id, *columns).where(model.id.in_(ids)))}

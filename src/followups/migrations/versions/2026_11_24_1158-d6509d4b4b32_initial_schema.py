@@ -141,7 +141,6 @@ def upgrade() -> None:
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.create_index('ix_follow_up_open_due', ['user_id', 'due_at', 'id'], unique=False, sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
         batch_op.create_index('ix_follow_up_unreminded', ['remind_at'], unique=False, sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'))
-        batch_op.create_index(batch_op.f('ix_follow_up_user_id_contact_id'), ['user_id', 'contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_user_id_job_id'), ['user_id', 'job_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_user_id_outreach_id'), ['user_id', 'outreach_id'], unique=False)
 
@@ -210,7 +209,6 @@ def downgrade() -> None:
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_user_id_outreach_id'))
         batch_op.drop_index(batch_op.f('ix_follow_up_user_id_job_id'))
-        batch_op.drop_index(batch_op.f('ix_follow_up_user_id_contact_id'))
         batch_op.drop_index('ix_follow_up_unreminded', sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL AND reminded_at IS NULL'))
         batch_op.drop_index('ix_follow_up_open_due', sqlite_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'), postgresql_where=sa.text('sent_at IS NULL AND cancelled_at IS NULL'))
 
