@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -20,8 +21,12 @@ from followups.models import ApiToken, User
 
 DEFAULT_DIGEST_HOUR = 8
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures cost the same time."""
+    return _hasher.hash("not a real password")
 
 
 def email_key(email: str) -> str:
@@ -67,7 +72,7 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
 def login(session: Session, *, email: str, password: str, now: datetime, ttl_days: int) -> str:
     user = session.scalar(select(User).where(User.email_key == email_key(email)))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("Email or password is wrong.") from None
     if user is None:
