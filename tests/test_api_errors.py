@@ -163,8 +163,11 @@ CASES: dict[str, list[Case]] = {
             content_type="application/x-www-form-urlencoded",
         ),
         bad(
-            "a note of a megabyte", "PATCH", "/followups/{open}", {"note": "n" * 1_000_000}, "note"
+            "a note of half a megabyte", "PATCH", "/followups/{open}", {"note": "n" * 500_000}, "note"
         ),
+        # Past FOLLOWUPS_MAX_BODY_BYTES (1 MB) the body is refused before it is read.
+        bad("a body of two megabytes", "PATCH", "/followups/{open}", {"note": "n" * 2_000_000},
+            status=413),
     ],
     "wrong types": [
         bad("number for company", "POST", "/jobs", {"company": 123, "role": "r"}, "company"),

@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # Request bodies past this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Failed logins allowed per account and per client address (limits' notation).
+    login_limit_account: str = "10 per 15 minutes"
+    login_limit_address: str = "100 per 15 minutes"
 
     # Email (the daily digest). No host: digests stay in-app.
     smtp_host: str | None = None

@@ -37,6 +37,12 @@ class Invalid(DomainError):
         return cls(f"{name}: {message}", [FieldError(name, message)])
 
 
+class TooManyRequests(DomainError):
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Unauthorized(Exception):
     detail: str = "A valid bearer token is required."

@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from followups import __version__
+from followups import __version__, web
 from followups.api import errors
+from followups.api.limits import BodySizeLimit, LoginLimiter
 from followups.api.routes import auth, calendar, followups, notifications, outreach, records
 from followups.config import Settings
 from followups.db import Database
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
     errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/health", tags=["health"])
     def health() -> dict:
@@ -43,4 +46,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
     for module in (auth, records, outreach, followups, notifications, calendar):
         app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files(), name="static")
     return app

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from followups.errors import Conflict, Invalid, NotFound, Unauthorized
+from followups.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ def install(app: FastAPI) -> None:
     def _invalid(_r: Request, exc: Invalid) -> JSONResponse:
         fields = [{"field": f.field, "message": f.message} for f in exc.fields]
         return error_response(422, exc.detail, fields)
+
+    @app.exception_handler(TooManyRequests)
+    def _too_many(_r: Request, exc: TooManyRequests) -> JSONResponse:
+        return error_response(429, exc.detail, headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(Unauthorized)
     def _unauthorized(_r: Request, exc: Unauthorized) -> JSONResponse:

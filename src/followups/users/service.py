@@ -112,6 +112,14 @@ def logout(session: Session, token: str, now: datetime) -> None:
     )
 
 
+def logout_all(session: Session, user: User, now: datetime) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 def update_me(
     session: Session,
     user: User,

@@ -16,6 +16,7 @@ from followups.api.schemas import (
     WebhookOut,
 )
 from followups.cadence import Cadence
+from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import service as users
 
@@ -49,16 +50,32 @@ def register(body: RegisterIn, session: SessionDep, now: Now) -> User:
 
 @router.post("/auth/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, session: SessionDep, now: Now) -> TokenOut:
-    token = users.login(
-        session, email=body.email, password=body.password, now=now,
-        ttl_days=request.app.state.settings.token_ttl_days,
-    )
+    limiter = request.app.state.login_limiter
+    account = users.email_key(body.email)
+    address = request.client.host if request.client else "unknown"
+    limiter.check(account, address)
+    try:
+        token = users.login(
+            session, email=body.email, password=body.password, now=now,
+            ttl_days=request.app.state.settings.token_ttl_days,
+        )
+    except Unauthorized:
+        limiter.failed(account, address)
+        raise
+    limiter.succeeded(account)
     return TokenOut(access_token=token)
 
 
 @router.post("/auth/logout", status_code=204)
 def logout(session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now) -> Response:
     users.logout(session, token, now)
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-all", status_code=204)
+def logout_everywhere(user: CurrentUser, session: SessionDep, now: Now) -> Response:
+    """Revoke every token of the user, this one included."""
+    users.logout_all(session, user, now)
     return Response(status_code=204)
 
 

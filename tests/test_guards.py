@@ -1,0 +1,80 @@
+"""Edge guards: body size, login rate limits, token revocation, no secrets in answers or logs."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import func, select
+
+from followups.models import Job
+
+
+def test_a_ten_megabyte_body_is_refused_early_with_413(api, ada, db):
+    big = b'{"company": "' + b"x" * 10_000_000 + b'", "role": "r"}'
+    start = time.perf_counter()
+    r = api.client.post("/jobs", content=big, headers={**ada, "content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "PayloadTooLarge"
+    assert time.perf_counter() - start < 2
+
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 100_000
+
+    r = api.client.post("/jobs", content=chunks(), headers={**ada, "content-type": "application/json"})
+    assert r.status_code == 413
+    with db.transaction(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_deeply_nested_json_is_a_clear_4xx(api, ada):
+    body = '{"company": ' + "[" * 50_000 + "]" * 50_000 + ', "role": "x"}'
+    r = api.client.post("/jobs", content=body, headers={**ada, "content-type": "application/json"})
+    assert r.status_code in (400, 422) and r.json()["detail"]
+
+
+def test_failed_logins_are_limited_per_account_with_429(api):
+    api.signup("victim@example.com")
+    for _ in range(10):
+        r = api.client.post("/auth/login", json={"email": "victim@example.com", "password": "guess-guess"})
+        assert r.status_code == 401
+    r = api.client.post("/auth/login", json={"email": "victim@example.com", "password": "correct horse"})
+    assert r.status_code == 429 and r.json()["error"] == "TooManyRequests"
+    assert int(r.headers["retry-after"]) > 0 and "try again" in r.json()["detail"]
+    # Another account from the same address still signs in.
+    api.signup("other@example.com")
+
+
+def test_failed_logins_are_limited_per_address(app, api):
+    from followups.api.limits import LoginLimiter
+
+    app.state.login_limiter = LoginLimiter("100 per 15 minutes", "5 per 15 minutes")
+    for i in range(5):
+        r = api.client.post("/auth/login", json={"email": f"nobody{i}@example.com", "password": "whatever1"})
+        assert r.status_code == 401
+    r = api.client.post("/auth/login", json={"email": "someone@example.com", "password": "whatever1"})
+    assert r.status_code == 429
+
+
+def test_logout_all_revokes_every_token(api):
+    first = api.signup("many@example.com")
+    second = {"Authorization": "Bearer " + api.client.post(
+        "/auth/login", json={"email": "many@example.com", "password": "correct horse"}).json()["accessToken"]}
+    assert api.client.get("/me", headers=second).status_code == 200
+    assert api.client.post("/auth/logout-all", headers=first).status_code == 204
+    assert api.client.get("/me", headers=first).status_code == 401
+    assert api.client.get("/me", headers=second).status_code == 401
+
+
+def test_no_secret_in_answers_or_logs(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    headers = api.signup("secret@example.com")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    me = api.call("PATCH", "/me", headers, 200,
+                  json={"webhook": {"url": "https://example.com/hook", "secret": "hook-secret-0123456789"}}).text
+    answers = me + api.call("GET", "/me", headers, 200).text
+    assert "hook-secret-0123456789" not in answers and "argon2" not in answers and "correct horse" not in answers
+    api.client.post("/auth/login", json={"email": "secret@example.com", "password": "wrong password!"})
+    logged = caplog.text
+    for secret in (token, "correct horse", "wrong password!", "hook-secret-0123456789"):
+        assert secret not in logged
