@@ -14,13 +14,14 @@ from followups.api.schemas import (
     TokenOut,
     UserOut,
     WebhookOut,
+    error_responses,
 )
 from followups.cadence import Cadence
 from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import service as users
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=error_responses(401, 409, 413, 422, 429, 503))
 
 
 def me_out(user: User) -> MeOut:

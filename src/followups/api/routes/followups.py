@@ -5,11 +5,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from followups.api.deps import CurrentUser, Now, SessionDep
-from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn
+from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn, error_responses
 from followups.followups import service as followups
 from followups.models import FollowUp
 
-router = APIRouter(tags=["follow-ups"])
+router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
 
 DueBucket = Literal["today", "overdue", "upcoming"]
 

@@ -5,11 +5,11 @@ from typing import Literal
 from fastapi import APIRouter
 
 from followups.api.deps import CurrentUser, Now, SessionDep
-from followups.api.schemas import NotificationOut
+from followups.api.schemas import NotificationOut, error_responses
 from followups.models import Notification
 from followups.notifications import service as notifications
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], responses=error_responses(401, 404, 422, 503))
 
 
 @router.get("/notifications", response_model=list[NotificationOut])

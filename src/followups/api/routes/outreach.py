@@ -3,12 +3,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from followups.api.deps import CurrentUser, Now, SessionDep
-from followups.api.schemas import OutreachCreated, OutreachIn, OutreachOut, OutreachUpdate
+from followups.api.schemas import (
+    OutreachCreated,
+    OutreachIn,
+    OutreachOut,
+    OutreachUpdate,
+    error_responses,
+)
 from followups.followups import service as followups
 from followups.models import Outreach
 from followups.outreach import service as outreach
 
-router = APIRouter(tags=["outreach"])
+router = APIRouter(tags=["outreach"], responses=error_responses(401, 404, 413, 422, 503))
 
 
 @router.post("/outreach", status_code=201, response_model=OutreachCreated)

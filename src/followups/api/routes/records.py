@@ -5,12 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from followups.api.deps import CurrentUser, Now, SessionDep
-from followups.api.schemas import ContactIn, ContactOut, ContactUpdate, JobIn, JobOut, JobUpdate
+from followups.api.schemas import (
+    ContactIn,
+    ContactOut,
+    ContactUpdate,
+    JobIn,
+    JobOut,
+    JobUpdate,
+    error_responses,
+)
 from followups.contacts import service as contacts
 from followups.jobs import service as jobs
 from followups.models import Contact, Job
 
-router = APIRouter(tags=["jobs and contacts"])
+router = APIRouter(tags=["jobs and contacts"], responses=error_responses(401, 404, 413, 422, 503))
 
 
 @router.post("/jobs", status_code=201, response_model=JobOut)

@@ -1,0 +1,59 @@
+"""Contract fuzzing: schemathesis drives the app's own OpenAPI, signed in, statelessly and
+through the inferred links. No input may cause a 500, and every answer must match the
+status codes, content types and bodies the schema documents."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Signing out would revoke the token the rest of the run uses.
+EXCLUDED = ("/auth/logout", "/auth/logout-all")
+
+
+@pytest.fixture
+def backend():  # SQLite is enough here; the PostgreSQL half runs the rest of the suite
+    return "sqlite"
+
+
+@pytest.fixture
+def fuzz_schema(app, api):
+    headers = api.signup("fuzz@example.com", "Europe/Berlin")
+    app.state.fuzz_headers = headers
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    return schema.exclude(path=list(EXCLUDED))
+
+
+def test_every_operation_keeps_its_contract(fuzz_schema, app):
+    operations = [result.ok() for result in fuzz_schema.get_all_operations()]
+    assert len(operations) >= 25
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        def run(case):
+            case.call_and_validate(headers=app.state.fuzz_headers, checks=CHECKS)
+
+        run()
+
+
+def test_linked_operations_keep_the_contract(fuzz_schema, app):
+    machine = fuzz_schema.as_state_machine()
+
+    class Signed(machine):
+        def get_call_kwargs(self, case):
+            return {"headers": app.state.fuzz_headers}
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Signed.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None,
+                                 suppress_health_check=list(HealthCheck)))
