@@ -96,6 +96,8 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
+        # A server that is down answers fast on loopback; one that hangs must not hang us.
+        connect_args={"connect_timeout": max(int(settings.db_pool_timeout_s), 1)},
     )
 
 

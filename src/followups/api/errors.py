@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from followups.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
@@ -100,11 +100,15 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, DataError):
             # A value the database cannot store (e.g. NUL in text) that validation let by.
             return error_response(422, "The request contains a value that cannot be stored.")
-        if exc.connection_invalidated or "locked" in str(exc.orig):
+        if exc.connection_invalidated or isinstance(exc, OperationalError) or "locked" in str(exc.orig):
             return error_response(503, "The database is unavailable; try again shortly.",
                                   headers={"Retry-After": "1"})
         log.error("database error", exc_info=exc)
         return error_response(500, "An internal error occurred.")
+
+    @app.exception_handler(PoolTimeout)
+    def _pool_timeout(_r: Request, _exc: PoolTimeout) -> JSONResponse:
+        return error_response(503, "The server is busy; try again shortly.", headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
