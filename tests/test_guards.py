@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+
+import pytest
 import time
 
 from sqlalchemy import func, select
@@ -78,3 +80,38 @@ def test_no_secret_in_answers_or_logs(api, caplog):
     logged = caplog.text
     for secret in (token, "correct horse", "wrong password!", "hook-secret-0123456789"):
         assert secret not in logged
+
+
+HOSTILE_TEXT = [
+    "Robert'); DROP TABLE job;--",
+    "' OR '1'='1",
+    "x%' OR 1=1 --",
+    "名前 – Ünïcödé ✓ 🚀",
+    "\u202eevil\u202c right-to-left",
+    "<script>alert(1)</script>",
+]
+
+
+def test_hostile_but_valid_text_is_stored_verbatim_and_harms_nothing(api, ada):
+    ids = []
+    for text in HOSTILE_TEXT:
+        job = api.call("POST", "/jobs", ada, 201, json={"company": text, "role": text, "url": text}).json()
+        assert job["company"] == text and job["role"] == text
+        ids.append(job["id"])
+        o = api.call("POST", "/outreach", ada, 201, json={"jobId": job["id"], "channel": "OTHER", "note": text}).json()
+        assert o["note"] == text and o["followup"]["job"]["company"] == text
+    listed = {j["id"]: j["company"] for j in api.call("GET", "/jobs", ada, 200).json()}
+    assert listed == dict(zip(ids, HOSTILE_TEXT, strict=True))
+    assert len(api.call("GET", "/followups?due=upcoming", ada, 200).json()) == len(HOSTILE_TEXT)
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z",
+                                     "3000-01-01T00:00:00Z", "2026-03-05T10:00:00+25:00"])
+def test_far_instants_are_422_and_nothing_is_written(api, ada, instant):
+    job = api.call("POST", "/jobs", ada, 201, json={"company": "A", "role": "B"}).json()
+    r = api.call("POST", "/followups", ada, 422, json={"jobId": job["id"], "dueAt": instant})
+    assert r.json()["fields"][0]["field"] == "dueAt"
+    r = api.call("POST", "/outreach", ada, 422, json={"jobId": job["id"], "channel": "EMAIL", "sentAt": instant})
+    assert r.json()["fields"][0]["field"] == "sentAt"
+    assert all(api.call("GET", f"/followups?due={b}", ada, 200).json() == [] for b in ("today", "overdue", "upcoming"))
+    assert api.call("GET", "/outreach", ada, 200).json() == []
