@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from followups import __version__, web
+from followups import __version__, observability, web
 from followups.api import errors
 from followups.api.limits import BodySizeLimit, LoginLimiter
 from followups.api.routes import auth, calendar, followups, notifications, outreach, records
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    observability.install(app, database)
 
     @app.get("/health", tags=["health"])
     def health() -> dict:

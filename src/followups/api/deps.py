@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from followups import observability
 from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import service as users
@@ -42,7 +43,9 @@ def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_
 
 
 def current_user(session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now) -> User:
-    return users.authenticate(session, token, now)
+    user = users.authenticate(session, token, now)
+    observability.set_user(str(user.id))  # for the log lines of this request
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -1,0 +1,150 @@
+"""Request ids, structured JSON logs, Prometheus metrics and readiness.
+
+Every request gets an id (a sane incoming X-Request-ID, or a new one) that is sent back
+and attached, with the signed-in user's id, to every log line written while it runs.
+Tokens, passwords and bodies are never logged: the access line carries method, route
+template, status and duration only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import and_, func, select, text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from followups.db import Database
+from followups.migrate import is_at_head
+from followups.models import Delivery, FollowUp, Notification
+
+# One mutable record per request: sync dependencies and endpoints run in copies of the
+# context (thread pool), so they fill in the same dict rather than setting variables.
+_request: ContextVar[dict | None] = ContextVar("followups_request", default=None)
+
+
+def set_user(user_id: str) -> None:
+    current = _request.get()
+    if current is not None:
+        current["user_id"] = user_id
+access_log = logging.getLogger("followups.access")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = _request.get() or {}
+        record.request_id = current.get("request_id")
+        record.user_id = current.get("user_id")
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr, each with the request id and user id when there is one."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                       rename_fields={"levelname": "level", "asctime": "time"}))
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # our access line replaces it
+
+
+class Observe:
+    """ASGI middleware: request id, access log line and latency histogram by route."""
+
+    def __init__(self, app, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.latency = Histogram(
+            "followups_request_seconds", "Request latency by route template",
+            ["method", "route", "status"], registry=registry,
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        token = _request.set({"request_id": rid, "user_id": None})
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.latency.labels(scope["method"], route, str(status)).observe(elapsed)
+            access_log.info("request", extra={"method": scope["method"], "route": route, "status": status,
+                                              "duration_ms": round(elapsed * 1000, 2)})
+            _request.reset(token)
+
+
+class QueueCollector:
+    """Gauges read from the database at scrape time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self):
+        now = datetime.now(UTC)
+        with self.db.transaction(write=False) as s:
+            oldest = s.scalar(select(func.min(FollowUp.remind_at)).where(
+                FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None), FollowUp.reminded_at.is_(None),
+                FollowUp.remind_at <= now))
+            pending = s.scalar(select(func.count()).select_from(Notification).where(
+                Notification.presented_at.is_(None), Notification.cancelled_at.is_(None), Notification.due_at <= now))
+            queued = s.scalar(select(func.count()).select_from(Delivery).where(
+                and_(Delivery.delivered_at.is_(None), Delivery.dead_at.is_(None))))
+            dead = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.dead_at.is_not(None)))
+        lag = GaugeMetricFamily("followups_sweep_lag_seconds",
+                                "Age of the oldest due follow-up still without a reminder (0: none)")
+        lag.add_metric([], (now - oldest).total_seconds() if oldest else 0.0)
+        yield lag
+        yield GaugeMetricFamily("followups_notifications_pending", "Due notifications not yet presented",
+                                value=pending)
+        yield GaugeMetricFamily("followups_deliveries_queued", "Deliveries waiting to be sent", value=queued)
+        yield GaugeMetricFamily("followups_deliveries_dead", "Deliveries given up after their last try", value=dead)
+
+
+def install(app, db: Database) -> None:
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(db))
+    app.add_middleware(Observe, registry=registry)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/ready", include_in_schema=False)
+    def ready(request: Request) -> JSONResponse:
+        """Ready: the database answers and its schema is at the newest migration."""
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            if not is_at_head(db.engine):
+                return JSONResponse({"status": "migrations pending"}, status_code=503)
+        except Exception:  # noqa: BLE001 - any failure to reach the database means not ready
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
