@@ -67,7 +67,8 @@ def claim_deliveries(session: Session, *, now: datetime, batch: int) -> list[Out
         return []
     rows = session.execute(
         select(Delivery, Notification, User.webhook_url, User.webhook_secret, User.email)
-        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Notification, and_(Notification.id == Delivery.notification_id,
+                                 Notification.user_id == Delivery.user_id))
         .join(User, User.id == Delivery.user_id)
         .where(Delivery.id.in_([r.id for r in claimed]))
     ).all()
