@@ -1,10 +1,11 @@
-"""The `followups` command: serve, db, and (later) the terminal user's verbs."""
+"""The `followups` command: serve, worker, db, and the terminal user's verbs (commands/)."""
 
 from __future__ import annotations
 
 import typer
 from rich.console import Console
 
+from followups import commands
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import current_revision, head_revision, upgrade
@@ -83,6 +84,11 @@ def db_revision(message: str = typer.Option(..., "-m", "--message", help="What t
         command.revision(alembic_config(database.engine), message=message, autogenerate=True)
     finally:
         database.dispose()
+
+
+# The terminal user's verbs (due, outreach, send, snooze, jobs, contacts, user, import,
+# export, demo, backup, restore) live in followups/commands/.
+commands.register(app)
 
 
 def _safe_url(settings: Settings) -> str:

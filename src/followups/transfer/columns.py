@@ -28,15 +28,30 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 # What the exporter writes (the first alias of each field, in this order).
 EXPORT_HEADER = (
-    "Company", "Role", "URL", "Status", "Date Applied", "Contact Name", "Contact Email",
-    "Notes", "Channel", "Outcome",
+    "Company",
+    "Role",
+    "URL",
+    "Status",
+    "Date Applied",
+    "Contact Name",
+    "Contact Email",
+    "Notes",
+    "Channel",
+    "Outcome",
 )
 FIELDS = tuple(ALIASES)
 
 LABELS = {
-    "company": "company", "role": "role", "url": "url", "status": "status",
-    "date": "date applied", "contact": "contact name", "email": "contact email",
-    "notes": "notes", "channel": "channel", "outcome": "outcome",
+    "company": "company",
+    "role": "role",
+    "url": "url",
+    "status": "status",
+    "date": "date applied",
+    "contact": "contact name",
+    "email": "contact email",
+    "notes": "notes",
+    "channel": "channel",
+    "outcome": "outcome",
 }
 
 
@@ -58,7 +73,8 @@ def map_header(header: list[str]) -> HeaderMap:
     for col, raw in enumerate(header):
         name = normalise(raw)
         match = next(
-            ((field, aliases.index(name)) for field, aliases in ALIASES.items() if name in aliases), None
+            ((field, aliases.index(name)) for field, aliases in ALIASES.items() if name in aliases),
+            None,
         )
         if match is None:
             if name:
@@ -78,29 +94,78 @@ def map_header(header: list[str]) -> HeaderMap:
 STATUS: dict[str, Stage] = {
     **{normalise(s.value): s for s in Stage},
     **dict.fromkeys(
-        ("applied", "application sent", "submitted", "sent", "wishlist", "saved", "bookmarked",
-         "interested", "to apply", "prospect", "new", "pending", "waiting"),
+        (
+            "applied",
+            "application sent",
+            "submitted",
+            "sent",
+            "wishlist",
+            "saved",
+            "bookmarked",
+            "interested",
+            "to apply",
+            "prospect",
+            "new",
+            "pending",
+            "waiting",
+        ),
         Stage.APPLIED,
     ),
     **dict.fromkeys(
-        ("screen", "screening", "phone screen", "recruiter screen", "recruiter call", "hr interview",
-         "interview", "interviewing", "interviews"),
+        (
+            "screen",
+            "screening",
+            "phone screen",
+            "recruiter screen",
+            "recruiter call",
+            "hr interview",
+            "interview",
+            "interviewing",
+            "interviews",
+        ),
         Stage.HR,
     ),
     **dict.fromkeys(
-        ("technical", "technical interview", "tech interview", "onsite", "on site", "final interview",
-         "final round", "take home", "assessment", "coding challenge"),
+        (
+            "technical",
+            "technical interview",
+            "tech interview",
+            "onsite",
+            "on site",
+            "final interview",
+            "final round",
+            "take home",
+            "assessment",
+            "coding challenge",
+        ),
         Stage.TECH,
     ),
     **dict.fromkeys(("offer", "offered", "offer received", "accepted", "hired"), Stage.OFFER),
     **dict.fromkeys(
-        ("rejected", "rejection", "declined", "not selected", "turned down", "no offer",
-         "not moving forward"),
+        (
+            "rejected",
+            "rejection",
+            "declined",
+            "not selected",
+            "turned down",
+            "no offer",
+            "not moving forward",
+        ),
         Stage.REJECTED,
     ),
     **dict.fromkeys(
-        ("dormant", "ghosted", "no response", "withdrawn", "closed", "archived", "inactive", "stale",
-         "expired", "on hold"),
+        (
+            "dormant",
+            "ghosted",
+            "no response",
+            "withdrawn",
+            "closed",
+            "archived",
+            "inactive",
+            "stale",
+            "expired",
+            "on hold",
+        ),
         Stage.DORMANT,
     ),
 }
@@ -110,7 +175,9 @@ CHANNEL: dict[str, Channel] = {
     **dict.fromkeys(("e mail", "mail"), Channel.EMAIL),
     **dict.fromkeys(("linked in",), Channel.LINKEDIN),
     **dict.fromkeys(("call", "telephone", "phone call"), Channel.PHONE),
-    **dict.fromkeys(("website", "web", "careers page", "job board", "referral", "in person"), Channel.OTHER),
+    **dict.fromkeys(
+        ("website", "web", "careers page", "job board", "referral", "in person"), Channel.OTHER
+    ),
 }
 
 OUTCOME: dict[str, Outcome] = {

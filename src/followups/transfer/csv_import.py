@@ -124,22 +124,29 @@ def parse_csv(lines: Iterable[str], *, tz: ZoneInfo, day_first: bool = False) ->
                 break
             if not any(c.strip() for c in cells):
                 continue
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-                parsed.errors.append(RowError(
-                    start, "row",
-                    f"has {len(cells)} cells but the header has {len(header)} (a comma in an unquoted value?)",
-                ))
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                parsed.errors.append(
+                    RowError(
+                        start,
+                        "row",
+                        f"has {len(cells)} cells but the header has {len(header)}"
+                        " (a comma in an unquoted value?)",
+                    )
+                )
                 continue
             row = _row(start, cells, idx, tz, day_first, parsed.errors)
             if row is None:
                 continue
             if row.sent_at is None and (
-                row.note or _cell(cells, idx, "channel").strip() or _cell(cells, idx, "outcome").strip()
+                row.note
+                or _cell(cells, idx, "channel").strip()
+                or _cell(cells, idx, "outcome").strip()
             ):
                 dropped += 1
                 if dropped <= 5:
                     parsed.warnings.append(
-                        f"line {start}: no date applied, so notes, channel and outcome are not recorded "
+                        f"line {start}: no date applied, so notes, channel and outcome"
+                        " are not recorded "
                         "(they belong to an outreach)"
                     )
             parsed.rows.append(row)
@@ -164,7 +171,11 @@ def _cell(cells: list[str], idx: dict[str, int], name: str) -> str:
 
 
 def _row(
-    line: int, cells: list[str], idx: dict[str, int], tz: ZoneInfo, day_first: bool,
+    line: int,
+    cells: list[str],
+    idx: dict[str, int],
+    tz: ZoneInfo,
+    day_first: bool,
     errors: list[RowError],
 ) -> Row | None:
     before = len(errors)
@@ -181,25 +192,37 @@ def _row(
     role = check("role", lambda r: values.text(r, values.NAME_MAX))
     url = check("url", lambda r: values.text(r, values.URL_MAX))
     contact = check("contact", lambda r: values.text(r, values.NAME_MAX))
-    email = check("email", lambda r: values.email(v) if (v := values.text(r, values.EMAIL_MAX)) else None)
+    email = check(
+        "email", lambda r: values.email(v) if (v := values.text(r, values.EMAIL_MAX)) else None
+    )
     note = check("notes", lambda r: values.text(r, values.NOTE_MAX, multiline=True))
     stage = check("status", lambda r: _lookup(columns.STATUS, r, "status", Stage.APPLIED, Stage))
-    channel = check("channel", lambda r: _lookup(columns.CHANNEL, r, "channel", Channel.OTHER, Channel))
-    outcome = check("outcome", lambda r: _lookup(columns.OUTCOME, r, "outcome", Outcome.NONE, Outcome))
-    sent_at = check("date", lambda r: values.when(r, tz, day_first=day_first) if r.strip() else None)
+    channel = check(
+        "channel", lambda r: _lookup(columns.CHANNEL, r, "channel", Channel.OTHER, Channel)
+    )
+    outcome = check(
+        "outcome", lambda r: _lookup(columns.OUTCOME, r, "outcome", Outcome.NONE, Outcome)
+    )
+    sent_at = check(
+        "date", lambda r: values.when(r, tz, day_first=day_first) if r.strip() else None
+    )
     if len(errors) > before:
         return None
     if role and not company:
         errors.append(RowError(line, "company", "is required with a role"))
         return None
     if company and not role and not (contact or email):
-        errors.append(RowError(line, "role", "is required (a row is a job, company and role, or a contact)"))
+        errors.append(
+            RowError(line, "role", "is required (a row is a job, company and role, or a contact)")
+        )
         return None
     if not (company or contact or email):
         errors.append(RowError(line, "row", "has neither company and role nor a contact"))
         return None
     # A contact known only by email is named after it.
-    return Row(line, company, role, url, stage, sent_at, contact or email, email, note, channel, outcome)
+    return Row(
+        line, company, role, url, stage, sent_at, contact or email, email, note, channel, outcome
+    )
 
 
 def _lookup(table: dict, raw: str, what: str, default, enum):
@@ -208,7 +231,9 @@ def _lookup(table: dict, raw: str, what: str, default, enum):
     value = columns.lookup(table, raw)
     if value is None:
         names = ", ".join(m.value for m in enum)
-        raise ValueError(f"{raw.strip()!r} is not a known {what} (use one of {names} or a usual synonym)")
+        raise ValueError(
+            f"{raw.strip()!r} is not a known {what} (use one of {names} or a usual synonym)"
+        )
     return value
 
 
@@ -290,31 +315,46 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
             if job is None:
                 stage = row.stage or Stage.APPLIED
                 job = jobs[key] = _Known(uuid.uuid4(), stage not in CLOSED_STAGES, True)
-                plan.jobs.append({
-                    **base, "id": job.id, "company": row.company, "role": row.role, "url": row.url,
-                    "stage": stage.value, "archived_at": None,
-                })
+                plan.jobs.append(
+                    {
+                        **base,
+                        "id": job.id,
+                        "company": row.company,
+                        "role": row.role,
+                        "url": row.url,
+                        "stage": stage.value,
+                        "archived_at": None,
+                    }
+                )
             elif not job.new and job.id not in seen_jobs:
                 plan.jobs_existing += 1
             seen_jobs.add(job.id)
         contact = None
         if row.contact:
-            contact = by_email.get(_fold(row.email)) if row.email else by_name.get(_fold(row.contact))
+            contact = (
+                by_email.get(_fold(row.email)) if row.email else by_name.get(_fold(row.contact))
+            )
             if contact is None:
                 contact = _Known(uuid.uuid4(), True, True)
                 if row.email:
                     by_email[_fold(row.email)] = contact
                 by_name.setdefault(_fold(row.contact), contact)
                 new_contacts[contact.id] = {
-                    **base, "id": contact.id, "name": row.contact, "email": row.email,
-                    "company": row.company, "linkedin_url": None, "archived_at": None,
+                    **base,
+                    "id": contact.id,
+                    "name": row.contact,
+                    "email": row.email,
+                    "company": row.company,
+                    "linkedin_url": None,
+                    "archived_at": None,
                 }
                 plan.contacts.append(new_contacts[contact.id])
             elif not contact.new and contact.id not in seen_contacts:
                 plan.contacts_existing += 1
             seen_contacts.add(contact.id)
-            # A row without a role names the contact's own company; it wins over a job's.
-            if contact.new and not row.role and row.company and contact.id not in explicit_company:
+            # A row without a role names the contact's own company (blank: none); it wins
+            # over the company of a job row the contact was first seen on.
+            if contact.new and not row.role and contact.id not in explicit_company:
                 new_contacts[contact.id]["company"] = row.company
                 explicit_company.add(contact.id)
         if row.sent_at is None:
@@ -328,10 +368,19 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
             continue
         new_sent.add(key3)
         oid = uuid.uuid4()
-        plan.outreach.append({
-            **base, "id": oid, "job_id": key3[0], "contact_id": key3[1], "channel": row.channel.value,
-            "sent_at": row.sent_at, "note": row.note, "outcome": row.outcome.value, "deleted_at": None,
-        })
+        plan.outreach.append(
+            {
+                **base,
+                "id": oid,
+                "job_id": key3[0],
+                "contact_id": key3[1],
+                "channel": row.channel.value,
+                "sent_at": row.sent_at,
+                "note": row.note,
+                "outcome": row.outcome.value,
+                "deleted_at": None,
+            }
+        )
         if row.outcome in REPLIES or (job and not job.open) or (contact and not contact.open):
             continue
         step = cad.first_attempt(row.sent_at, tz, cadence)
@@ -339,22 +388,43 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
     return plan
 
 
-def _first_followup(base: dict, step: cad.Step, tz: ZoneInfo, key: tuple, outreach_id: uuid.UUID) -> dict:
+def _first_followup(
+    base: dict, step: cad.Step, tz: ZoneInfo, key: tuple, outreach_id: uuid.UUID
+) -> dict:
     fid = uuid.uuid4()
     return {
-        **base, "id": fid, "chain_id": fid, "attempt_no": 1, "type": FollowupType.STANDARD.value,
-        "job_id": key[0], "contact_id": key[1], "outreach_id": outreach_id, "due_at": step.due_at,
-        "remind_at": clock.start_of_local_day(step.due_at, tz), "sent_at": None, "cancelled_at": None,
-        "cancel_reason": None, "note": None, "why": step.why, "revision": 0, "reminded_at": None,
+        **base,
+        "id": fid,
+        "chain_id": fid,
+        "attempt_no": 1,
+        "type": FollowupType.STANDARD.value,
+        "job_id": key[0],
+        "contact_id": key[1],
+        "outreach_id": outreach_id,
+        "due_at": step.due_at,
+        "remind_at": clock.start_of_local_day(step.due_at, tz),
+        "sent_at": None,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "note": None,
+        "why": step.why,
+        "revision": 0,
+        "reminded_at": None,
     }
 
 
-def write_plan(session: Session, plan: Plan, on_written: Callable[[int], None] | None = None) -> None:
+def write_plan(
+    session: Session, plan: Plan, on_written: Callable[[int], None] | None = None
+) -> None:
     """Bulk inserts, parents first; executemany in chunks, not one ORM flush per row."""
-    for model, rows in ((Job, plan.jobs), (Contact, plan.contacts), (Outreach, plan.outreach),
-                        (FollowUp, plan.followups)):
+    for model, rows in (
+        (Job, plan.jobs),
+        (Contact, plan.contacts),
+        (Outreach, plan.outreach),
+        (FollowUp, plan.followups),
+    ):
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
+            chunk = rows[start : start + CHUNK]
             session.execute(insert(model.__table__), chunk)
             if on_written:
                 on_written(len(chunk))

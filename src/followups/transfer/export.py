@@ -48,7 +48,8 @@ def iso(instant: datetime | None) -> str | None:
 
 def snapshot(session: Session) -> None:
     """Make the export's several statements see one state of the database. SQLite's
-    read transaction already does; PostgreSQL needs REPEATABLE READ for it."""
+    read transaction already does; PostgreSQL needs REPEATABLE READ for it, set before
+    the session's first statement (call this first)."""
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
@@ -63,25 +64,59 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
     live = (Outreach.user_id == user.id, Outreach.deleted_at.is_(None))
     outreach = (
         select(
-            Job.company, Job.role, Job.url, Job.stage, Outreach.sent_at, Contact.name, Contact.email,
-            Contact.company, Outreach.note, Outreach.channel, Outreach.outcome,
+            Job.company,
+            Job.role,
+            Job.url,
+            Job.stage,
+            Outreach.sent_at,
+            Contact.name,
+            Contact.email,
+            Contact.company,
+            Outreach.note,
+            Outreach.channel,
+            Outreach.outcome,
         )
         .select_from(Outreach)
         .outerjoin(Job, Job.id == Outreach.job_id)
         .outerjoin(Contact, Contact.id == Outreach.contact_id)
         .where(*live)
         .order_by(
-            Outreach.sent_at, Job.company, Job.role, Contact.name, Contact.email, Outreach.channel,
-            Outreach.outcome, Outreach.note, Outreach.id,
+            Outreach.sent_at,
+            Job.company,
+            Job.role,
+            Contact.name,
+            Contact.email,
+            Outreach.channel,
+            Outreach.outcome,
+            Outreach.note,
+            Outreach.id,
         )
     )
-    for company, role, url, stage, sent_at, name, email, contact_company, note, channel, outcome in _stream(
-        session, outreach
-    ):
+    for (
+        company,
+        role,
+        url,
+        stage,
+        sent_at,
+        name,
+        email,
+        contact_company,
+        note,
+        channel,
+        outcome,
+    ) in _stream(session, outreach):
         # Without a job the company cell names the contact's company (no role: a contact row).
         yield [
-            company if role is not None else contact_company or "", role or "", url or "", stage or "",
-            iso(sent_at), name or "", email or "", note or "", channel, outcome,
+            company if role is not None else contact_company or "",
+            role or "",
+            url or "",
+            stage or "",
+            iso(sent_at),
+            name or "",
+            email or "",
+            note or "",
+            channel,
+            outcome,
         ]
     jobs = (
         select(Job.company, Job.role, Job.url, Job.stage)
@@ -92,7 +127,9 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
         yield [company, role, url or "", stage, "", "", "", "", "", ""]
     contacts = (
         select(Contact.company, Contact.name, Contact.email)
-        .where(Contact.user_id == user.id, ~exists().where(Outreach.contact_id == Contact.id, *live))
+        .where(
+            Contact.user_id == user.id, ~exists().where(Outreach.contact_id == Contact.id, *live)
+        )
         .order_by(Contact.name, Contact.email, Contact.company, Contact.id)
     )
     for company, name, email in _stream(session, contacts):
@@ -101,7 +138,6 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
 
 def write_csv(session: Session, user: User, out: TextIO) -> int:
     """Write the CSV export; returns the number of data rows."""
-    snapshot(session)
     writer = csv.writer(out, lineterminator="\n")
     count = -1
     for count, row in enumerate(csv_rows(session, user)):  # noqa: B007
@@ -142,7 +178,6 @@ def record_columns(model) -> list:
 
 def write_json(session: Session, user: User, out: TextIO, *, now: datetime) -> dict[str, int]:
     """Write the JSON export record by record; returns the count per section."""
-    snapshot(session)
     head = {"format": FORMAT, "version": VERSION, "exportedAt": iso(now), "user": user_header(user)}
     out.write(json.dumps(head, ensure_ascii=False)[:-1])
     counts: dict[str, int] = {}

@@ -45,7 +45,12 @@ ENUMS = {
     ("notifications", "kind"): NotificationKind,
 }
 # Reference column -> the section its ids come from.
-REFS = {"job_id": "jobs", "contact_id": "contacts", "outreach_id": "outreach", "followup_id": "followups"}
+REFS = {
+    "job_id": "jobs",
+    "contact_id": "contacts",
+    "outreach_id": "outreach",
+    "followup_id": "followups",
+}
 MAX_ERRORS = 1000
 
 
@@ -103,9 +108,13 @@ def load(source: TextIO) -> dict[str, list[dict]]:
     except json.JSONDecodeError as exc:
         raise ImportRejected([RowError(exc.lineno, "json", exc.msg)]) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ImportRejected([RowError(1, "format", f'this is not a followups export (no "format": "{FORMAT}")')])
+        raise ImportRejected(
+            [RowError(1, "format", f'this is not a followups export (no "format": "{FORMAT}")')]
+        )
     if doc.get("version") != VERSION:
-        raise ImportRejected([RowError(1, "version", f"version {doc.get('version')!r} is not {VERSION}")])
+        raise ImportRejected(
+            [RowError(1, "version", f"version {doc.get('version')!r} is not {VERSION}")]
+        )
     errors: list[RowError] = []
     records: dict[str, list[dict]] = {}
     ids: dict[str, set[uuid.UUID]] = {}
@@ -128,7 +137,9 @@ def load(source: TextIO) -> dict[str, list[dict]]:
                     row[col.name] = _value(col, raw.get(name))
                     enum = ENUMS.get((section, col.name))
                     if enum is not None and row[col.name] not in {e.value for e in enum}:
-                        raise ValueError(f"{row[col.name]!r} is not one of {', '.join(e.value for e in enum)}")
+                        raise ValueError(
+                            f"{row[col.name]!r} is not one of {', '.join(e.value for e in enum)}"
+                        )
                 except ValueError as exc:
                     errors.append(_err(where, name, str(exc)))
                     ok = False
@@ -142,7 +153,9 @@ def load(source: TextIO) -> dict[str, list[dict]]:
         for n, row in enumerate(rows):
             for col, target in REFS.items():
                 if row.get(col) is not None and row[col] not in ids.get(target, ()):
-                    errors.append(_err(f"{section}[{n}]", _camel(col), f"refers to a record not in {target}"))
+                    errors.append(
+                        _err(f"{section}[{n}]", _camel(col), f"refers to a record not in {target}")
+                    )
     if errors:
         raise ImportRejected(errors[:MAX_ERRORS])
     return records
@@ -153,22 +166,28 @@ def _err(where: str, field: str, message: str) -> RowError:
     return RowError(0, f"{where}.{field}", message)
 
 
-def _owned(session: Session, ids: list[uuid.UUID], user_id: uuid.UUID | None) -> dict[uuid.UUID, uuid.UUID]:
+def _owned(
+    session: Session, ids: list[uuid.UUID], user_id: uuid.UUID | None
+) -> dict[uuid.UUID, uuid.UUID]:
     """Of these ids, those already in the database (of user_id, or of anybody): id -> owner."""
     found: dict[uuid.UUID, uuid.UUID] = {}
     for model in SECTIONS.values():
         for start in range(0, len(ids), 500):
-            stmt = select(model.id, model.user_id).where(model.id.in_(ids[start:start + 500]))
+            stmt = select(model.id, model.user_id).where(model.id.in_(ids[start : start + 500]))
             if user_id is not None:
                 stmt = stmt.where(model.user_id == user_id)
-            found.update(session.execute(stmt).tuples())
+            found.update((row_id, owner) for row_id, owner in session.execute(stmt))
     return found
 
 
 def write(session: Session, user: User, records: dict[str, list[dict]]) -> dict[str, int]:
     """Insert the records the user does not have yet; returns the number added per section."""
     ids = [r["id"] for rows in records.values() for r in rows]
-    remap = {i: uuid.uuid5(user.id, str(i)) for i, owner in _owned(session, ids, None).items() if owner != user.id}
+    remap = {
+        i: uuid.uuid5(user.id, str(i))
+        for i, owner in _owned(session, ids, None).items()
+        if owner != user.id
+    }
 
     def mapped(value):
         return remap.get(value, value) if isinstance(value, uuid.UUID) else value
@@ -187,7 +206,10 @@ def write(session: Session, user: User, records: dict[str, list[dict]]) -> dict[
             fresh.append({**row, "user_id": user.id})
         for start in range(0, len(fresh), CHUNK):
             # A unique key met otherwise (e.g. a digest of the same day) skips the record.
-            session.execute(dialect.insert(model.__table__).on_conflict_do_nothing(), fresh[start:start + CHUNK])
+            session.execute(
+                dialect.insert(model.__table__).on_conflict_do_nothing(),
+                fresh[start : start + CHUNK],
+            )
         added[section] = len(fresh)
     # Each follow-up falls due at the start of its local day in *this* user's zone.
     rezone_open(session, user)
@@ -205,4 +227,3 @@ def _remap_key(key: str, remap: dict[uuid.UUID, uuid.UUID]) -> str:
         new = remap[old]
         parts[0] = str(new) if "-" in parts[0] else new.hex
     return ":".join(parts)
-

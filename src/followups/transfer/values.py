@@ -7,7 +7,6 @@ notes 2000 characters; no control characters (notes may hold tabs and newlines).
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,15 +20,19 @@ MIN_YEAR, MAX_YEAR = 1970, 2999
 DEFAULT_HOUR = 9
 
 
+# Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def text(raw: str, limit: int, *, multiline: bool = False) -> str | None:
     """The stripped value (None when blank); ValueError for bad characters or length."""
     value = raw.strip()
     if not value:
         return None
-    allowed = "\t\n\r" if multiline else ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+    if (_CONTROL_BUT_WHITESPACE if multiline else _CONTROL).search(value):
         raise ValueError(
-            "contains a NUL or control character" if "\x00" not in value else "contains a NUL character"
+            "contains a NUL character" if "\x00" in value else "contains a control character"
         )
     if len(value) > limit:
         raise ValueError(f"is {len(value)} characters long, at most {limit} are allowed")
@@ -100,7 +103,8 @@ def when(raw: str, tz: ZoneInfo, *, day_first: bool = False) -> datetime:
         instant = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
-            f"{raw!r} is not a date (use YYYY-MM-DD or an ISO 8601 instant like 2026-03-05T14:30:00+01:00)"
+            f"{raw!r} is not a date (use YYYY-MM-DD"
+            " or an ISO 8601 instant like 2026-03-05T14:30:00+01:00)"
         ) from None
     _check_year(instant.year)
     if instant.tzinfo is None or instant.utcoffset() is None:
