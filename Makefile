@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,7 +22,24 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 run: $(VENV)/.installed
 	$(BIN)/followups serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
+# The browser tests drive Debian's Chromium (Playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "make: $(CHROMIUM) is missing; installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true; \
+	  if [ ! -x $(CHROMIUM) ]; then \
+	    echo "make: could not install chromium (apt-get install -y chromium); the browser tests need it" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+screenshots: $(VENV)/.installed-dev chromium
+	FOLLOWUPS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web/test_web_browser.py -k sqlite
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

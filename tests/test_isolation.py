@@ -63,7 +63,7 @@ def id_routes(app) -> list[tuple[str, str, list[str]]]:
     """(method, path, [param names]) for every route whose path takes a parameter."""
     found = []
     for path, route in flat_routes(app.routes):
-        if "{" not in path or SECRET_PATH.match(path):
+        if "{" not in path or SECRET_PATH.match(path) or PAGES.match(path):
             continue
         methods = sorted(set(getattr(route, "methods", None) or []) - {"HEAD", "OPTIONS"})
         assert methods, f"route {path} has no methods to walk"
@@ -265,13 +265,15 @@ def test_own_records_through_another_users_token_after_both_act(api, ada):
 
 # Needs no bearer token. The calendar feed (`/calendar/{token}.ics`) is public: its
 # secret path is the credential.
-PUBLIC = re.compile(r"^/(health|auth/|docs|redoc|openapi|calendar/)")
+PUBLIC = re.compile(r"^/(health|ready|metrics|auth/|docs|redoc|openapi|calendar/)")
+# The action center's pages: cookie sessions, HTML answers; tests/web walks them.
+PAGES = re.compile(r"^/(app(/|$)|$)")
 
 
 def protected_requests(app) -> list[tuple[str, str]]:
     out = []
     for path, route in flat_routes(app.routes):
-        if not isinstance(route, APIRoute) or PUBLIC.match(path):
+        if not isinstance(route, APIRoute) or PUBLIC.match(path) or PAGES.match(path):
             continue
         url = PARAM.sub(lambda _m: str(uuid.uuid4()), path)
         out += [(method, url) for method in sorted(route.methods)]

@@ -116,7 +116,9 @@ async def read_form(request: Request, max_bytes: int) -> Form:
         raise UnsupportedForm
     try:
         pairs = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
             strict_parsing=False,
         )
     except (UnicodeDecodeError, ValueError):
@@ -133,11 +135,17 @@ def check_csrf(request: Request, form: Form) -> None:
 
 def set_session_cookie(response: Response, request: Request, token: str, max_age_s: int) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age_s, path="/", httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        token,
+        max_age=max_age_s,
+        path="/",
+        httponly=True,
+        samesite="lax",
         secure=is_https(request),
     )
-    response.delete_cookie(PRESESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_https(request))
+    response.delete_cookie(
+        PRESESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
 
 
 def set_presession_cookie(response: Response, request: Request, value: str) -> None:
@@ -147,8 +155,9 @@ def set_presession_cookie(response: Response, request: Request, value: str) -> N
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_https(request))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
 
 
 def add_page_headers(response: Response) -> Response:

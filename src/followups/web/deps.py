@@ -1,0 +1,47 @@
+"""Request dependencies of the pages: the same transaction and clock as the API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from followups.api.deps import Now, SessionDep
+from followups.errors import Unauthorized
+from followups.users import service as users
+from followups.web.render import Ctx
+from followups.web.routing import LoginRequired
+from followups.web.security import SESSION_COOKIE, Form, csrf_token, ensure_secret
+
+
+def _user(request: Request, session, now):
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return users.authenticate(session, token, now)
+    except Unauthorized:
+        return None
+
+
+def signed_in(request: Request, session: SessionDep, now: Now) -> Ctx:
+    user = _user(request, session, now)
+    if user is None:
+        raise LoginRequired
+    return Ctx(request, session, now, user, csrf_token(request.cookies[SESSION_COOKIE]))
+
+
+def anonymous(request: Request, session: SessionDep, now: Now) -> Ctx:
+    """Sign-in and registration: the user if the session is valid, else nobody."""
+    secret, fresh = ensure_secret(request)
+    return Ctx(request, session, now, _user(request, session, now), csrf_token(secret), fresh)
+
+
+def posted_form(request: Request) -> Form:
+    """The POST body, already parsed and CSRF-checked by routing.WebRoute."""
+    return request.state.form
+
+
+Page = Annotated[Ctx, Depends(signed_in)]
+AnonPage = Annotated[Ctx, Depends(anonymous)]
+Posted = Annotated[Form, Depends(posted_form)]

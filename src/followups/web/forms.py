@@ -1,0 +1,154 @@
+"""Form input, validated with the API's own field types, errors as sentences per field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from followups.api.schemas import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Email,
+    Name,
+    Note,
+    OptionalText,
+    Password,
+    TimeZoneName,
+    Url,
+)
+from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.models import Channel, Stage
+from followups.web.security import Form
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _year_in_range(value: dt.date) -> dt.date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_year_in_range)]
+Secret = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RegisterForm(_Form):
+    email: Email
+    password: Password
+    timezone: TimeZoneName = "UTC"
+
+
+class LoginForm(_Form):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class JobForm(_Form):
+    company: Name
+    role: Name
+    url: Url | None = None
+    stage: Stage = Stage.APPLIED
+
+
+class ContactForm(_Form):
+    name: Name
+    email: Email | None = None
+    company: OptionalText | None = None
+    linkedin_url: Url | None = None
+
+
+class OutreachForm(_Form):
+    job_id: str | None = None
+    contact_id: str | None = None
+    new_company: Name | None = None
+    new_role: Name | None = None
+    new_contact: Name | None = None
+    new_contact_email: Email | None = None
+    channel: Channel
+    date: Day
+    note: Note | None = None
+
+
+class SendForm(_Form):
+    note: Note | None = None
+
+
+class DateTimeForm(_Form):
+    date: Day
+    time: dt.time = dt.time(9, 0)
+    note: Note | None = None
+
+
+class ProfileForm(_Form):
+    timezone: TimeZoneName
+    digest_hour: Annotated[int, Field(ge=0, le=23)]
+    digest_email: bool = False
+
+
+class CadenceForm(_Form):
+    delays: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_DAYS)]], Field(min_length=1, max_length=MAX_DELAYS)
+    ]
+    dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS)]
+    skip_weekends: bool = False
+
+
+def values(form: Form, *names: str, keep_blank: tuple[str, ...] = ()) -> dict:
+    """The named fields; a blank one is left out (so optional means absent)."""
+    out = {}
+    for name in names:
+        value = form.get(name)
+        if value != "" or name in keep_blank:
+            out[name] = value
+    return out
+
+
+def _message(err: dict) -> str:
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return "Required."
+    if kind == "string_too_short":
+        return f"At least {ctx['min_length']} characters."
+    if kind == "string_too_long":
+        return f"At most {ctx['max_length']} characters."
+    if kind == "enum":
+        return "Pick one of the options."
+    if kind in ("int_parsing", "int_from_float"):
+        return "Enter a whole number."
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return "Enter a date (YYYY-MM-DD)."
+    if kind in ("time_parsing", "time_type"):
+        return "Enter a time (HH:MM)."
+    if kind in ("too_short", "too_long") and err["loc"] and err["loc"][0] == "delays":
+        return f"Give 1 to {MAX_DELAYS} delays."
+    msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ").removeprefix("is ")
+    return msg[:1].upper() + msg[1:] + ("" if msg.endswith(".") else ".")
+
+
+def errors_of(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err.get("loc") else "form"
+        errors.setdefault(name, _message(err))
+    return errors
+
+
+def parse(model: type[M], data: dict) -> tuple[M | None, dict[str, str]]:
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        return None, errors_of(exc)

@@ -1,0 +1,1 @@
+"""The action-center pages, one module per area."""

@@ -1,0 +1,164 @@
+"""Sign in, registration, sign out, and `/` (which finds the right one)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Request
+
+from followups import clock
+from followups.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from followups.users import service as users
+from followups.web import forms, queries
+from followups.web.deps import AnonPage, Page, Posted
+from followups.web.render import render
+from followups.web.routing import Rendered, WebRoute, local_path, redirect
+from followups.web.security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+
+router = APIRouter(route_class=WebRoute)
+HOME = "/app/today"
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> list[str]:
+    return sorted(name for name in available_timezones() if clock.is_valid_timezone(name))
+
+
+def _start(request: Request, ctx) -> str:
+    if ctx.user is not None:
+        return HOME
+    return "/app/login" if queries.any_user(ctx.session) else "/app/register"
+
+
+@router.get("/")
+def root(request: Request, ctx: AnonPage):
+    return redirect(request, _start(request, ctx))
+
+
+@router.get("/app")
+@router.get("/app/")
+def app_root(request: Request, ctx: AnonPage):
+    return redirect(request, _start(request, ctx))
+
+
+def _signed_in(request: Request, ctx, email: str, password: str, target: str):
+    settings = request.app.state.settings
+    token = users.login(
+        ctx.session, email=email, password=password, now=ctx.now, ttl_days=settings.token_ttl_days
+    )
+    response = redirect(request, target)
+    set_session_cookie(response, request, token, settings.token_ttl_days * 86400)
+    return response
+
+
+@router.get("/app/login")
+def login_page(request: Request, ctx: AnonPage, next: str = ""):  # noqa: A002
+    if ctx.user is not None:
+        return redirect(request, local_path(next, HOME))
+    return render(
+        ctx,
+        "login.html",
+        title="Sign in",
+        next=local_path(next, ""),
+        values={},
+        errors={},
+        first_start=not queries.any_user(ctx.session),
+    )
+
+
+@router.post("/app/login")
+def login(request: Request, ctx: AnonPage, form: Posted):
+    target = local_path(form.get("next"), HOME)
+    parsed, errors = forms.parse(forms.LoginForm, forms.values(form, "email", "password"))
+    status, headers = 422, {}
+    if parsed is not None:
+        # The API's failed-sign-in limits count here too: the page is no way around them.
+        limiter = getattr(request.app.state, "login_limiter", None)
+        account = users.email_key(parsed.email)
+        address = request.client.host if request.client else "unknown"
+        try:
+            if limiter is not None:
+                limiter.check(account, address)
+            response = _signed_in(request, ctx, parsed.email, parsed.password, target)
+            if limiter is not None:
+                limiter.succeeded(account)
+            return response
+        except Unauthorized as exc:
+            if limiter is not None:
+                limiter.failed(account, address)
+            errors, status = {"form": exc.detail}, 401
+        except TooManyRequests as exc:
+            errors, status = {"form": exc.detail}, 429
+            headers = {"Retry-After": str(exc.retry_after_s)}
+    response = render(
+        ctx,
+        "login.html",
+        status,
+        title="Sign in",
+        next=form.get("next"),
+        values={"email": form.get("email")},
+        errors=errors,
+        first_start=False,
+    )
+    response.headers.update(headers)
+    raise Rendered(response)
+
+
+@router.get("/app/register")
+def register_page(request: Request, ctx: AnonPage):
+    if ctx.user is not None:
+        return redirect(request, HOME)
+    return render(
+        ctx,
+        "register.html",
+        title="Create your account",
+        zones=zone_names(),
+        values={"timezone": "UTC"},
+        errors={},
+        first_start=not queries.any_user(ctx.session),
+    )
+
+
+@router.post("/app/register")
+def register(request: Request, ctx: AnonPage, form: Posted):
+    data = forms.values(form, "email", "password", "timezone")
+    parsed, errors = forms.parse(forms.RegisterForm, data)
+    if parsed is not None and form.get("password") != form.get("password_again"):
+        errors["password_again"] = "The two passwords differ."
+    if parsed is not None and not errors:
+        try:
+            users.register(
+                ctx.session,
+                email=parsed.email,
+                password=parsed.password,
+                timezone=parsed.timezone,
+                now=ctx.now,
+            )
+            return _signed_in(request, ctx, parsed.email, parsed.password, HOME)
+        except Conflict as exc:
+            errors["email"] = exc.detail
+        except Invalid as exc:
+            errors.update(
+                {f.field: f.message[:1].upper() + f.message[1:] + "." for f in exc.fields}
+            )
+    raise Rendered(
+        render(
+            ctx,
+            "register.html",
+            409 if "exists" in errors.get("email", "") else 422,
+            title="Create your account",
+            zones=zone_names(),
+            values={"email": form.get("email"), "timezone": form.get("timezone") or "UTC"},
+            errors=errors,
+            first_start=not queries.any_user(ctx.session),
+        )
+    )
+
+
+@router.post("/app/logout")
+def logout(request: Request, ctx: Page):
+    users.logout(ctx.session, request.cookies[SESSION_COOKIE], ctx.now)
+    response = redirect(request, "/app/login")
+    clear_session_cookie(response, request)
+    return response

@@ -1,0 +1,166 @@
+"""Record an outreach in one form: pick or add the job and the contact, and see attempt 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+
+from followups import clock
+from followups.contacts import service as contacts
+from followups.errors import NotFound
+from followups.followups import service as followups
+from followups.jobs import service as jobs
+from followups.models import Channel, Outcome, Stage
+from followups.outreach import service as outreach
+from followups.web import forms, queries, views
+from followups.web.deps import Page, Posted
+from followups.web.render import Ctx, render
+from followups.web.routing import Rendered, WebRoute, redirect
+
+router = APIRouter(route_class=WebRoute)
+FIELDS = (
+    "job_id",
+    "contact_id",
+    "new_company",
+    "new_role",
+    "new_contact",
+    "new_contact_email",
+    "channel",
+    "date",
+    "note",
+)
+# An outreach dated before today is taken as sent at this local hour.
+PAST_HOUR = 9
+
+
+def _form_page(
+    ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled=False
+):
+    user = ctx.user
+    today = queries.local_today(ctx.now, user)
+    return render(
+        ctx,
+        "record.html",
+        status,
+        title="Record outreach",
+        jobs=jobs.list_jobs(ctx.session, user, archived=False),
+        contacts=contacts.list_contacts(ctx.session, user, archived=False),
+        channels=views.CHANNELS,
+        stages=views.STAGES,
+        values=values,
+        errors=errors,
+        today_iso=today.isoformat(),
+        recorded=recorded,
+        nothing_scheduled=nothing_scheduled,
+    )
+
+
+@router.get("/app/record")
+def record_page(
+    ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = ""
+):
+    shown = None
+    if followup:
+        try:
+            fu = followups.get_followup(ctx.session, ctx.user, followup)
+            today = queries.local_today(ctx.now, ctx.user)
+            shown = views.item(
+                fu, ctx.user, today, queries.outreach_by_id(ctx.session, ctx.user, [fu.outreach_id])
+            )
+        except NotFound:
+            shown = None
+    values = {
+        "job_id": job,
+        "contact_id": contact,
+        "channel": Channel.EMAIL.value,
+        "date": queries.local_today(ctx.now, ctx.user).isoformat(),
+    }
+    return _form_page(ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded == "none")
+
+
+def _check_choices(parsed: forms.OutreachForm, errors: dict) -> None:
+    if parsed.job_id and (parsed.new_company or parsed.new_role):
+        errors["new_company"] = "Pick an existing job or type a new one, not both."
+    elif bool(parsed.new_company) != bool(parsed.new_role):
+        errors["new_role" if parsed.new_company else "new_company"] = (
+            "A new job needs a company and a role."
+        )
+    if parsed.contact_id and parsed.new_contact:
+        errors["new_contact"] = "Pick an existing contact or type a new one, not both."
+    elif parsed.new_contact_email and not parsed.new_contact:
+        errors["new_contact"] = "A new contact needs a name."
+    if not (parsed.job_id or parsed.new_company or parsed.contact_id or parsed.new_contact):
+        errors.setdefault("job_id", "Pick or add a job, a contact, or both.")
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@router.post("/app/record")
+def record(request: Request, ctx: Page, form: Posted):
+    user = ctx.user
+    values = {name: form.get(name) for name in FIELDS}
+    parsed, errors = forms.parse(forms.OutreachForm, forms.values(form, *FIELDS))
+    today = queries.local_today(ctx.now, user)
+    if parsed is not None:
+        _check_choices(parsed, errors)
+    if "date" not in errors and _day(form.get("date")) and _day(form.get("date")) > today:
+        errors["date"] = "An outreach cannot be sent in the future."
+    if parsed is None or errors:
+        raise Rendered(_form_page(ctx, 422, values, errors))
+    for field, lookup in (("job_id", jobs.get_job), ("contact_id", contacts.get_contact)):
+        chosen = getattr(parsed, field)
+        if chosen:
+            try:
+                lookup(ctx.session, user, chosen)
+            except NotFound:
+                errors[field] = "It no longer exists; pick another."
+    if errors:
+        raise Rendered(_form_page(ctx, 422, values, errors))
+    sent_at = (
+        ctx.now
+        if parsed.date == today
+        else clock.at_local_time(parsed.date, PAST_HOUR, 0, user.zone)
+    )
+    job_id, contact_id = parsed.job_id, parsed.contact_id
+    if parsed.new_company:
+        job_id = str(
+            jobs.create_job(
+                ctx.session,
+                user,
+                company=parsed.new_company,
+                role=parsed.new_role,
+                url=None,
+                stage=Stage.APPLIED,
+                now=ctx.now,
+            ).id
+        )
+    if parsed.new_contact:
+        contact_id = str(
+            contacts.create_contact(
+                ctx.session,
+                user,
+                fields={"name": parsed.new_contact, "email": parsed.new_contact_email},
+                now=ctx.now,
+            ).id
+        )
+    _row, followup = outreach.create_outreach(
+        ctx.session,
+        user,
+        job_id=job_id,
+        contact_id=contact_id,
+        channel=parsed.channel,
+        sent_at=sent_at,
+        note=parsed.note,
+        outcome=Outcome.NONE,
+        create_followup=True,
+        now=ctx.now,
+    )
+    if followup is None:
+        return redirect(request, "/app/record?recorded=none")
+    return redirect(request, f"/app/record?followup={followup.id}")

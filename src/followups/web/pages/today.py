@@ -1,0 +1,192 @@
+"""Today: the overdue, today and upcoming tabs, and the actions on each follow-up.
+
+An action posted by htmx answers with the panel (tabs with fresh counts, the list,
+a message) and the bell, swapped in place; without JavaScript the same form posts
+and the browser is redirected back to the tab.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from followups import clock
+from followups.errors import Conflict
+from followups.followups import service as followups
+from followups.models import FollowUp, FollowupType, User
+from followups.web import forms, queries, views
+from followups.web.deps import Page, Posted
+from followups.web.render import Ctx, render
+from followups.web.routing import WebRoute, redirect
+
+router = APIRouter(route_class=WebRoute)
+
+Tab = Literal["overdue", "today", "upcoming"]
+TABS: tuple[Tab, ...] = ("overdue", "today", "upcoming")
+LABELS = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
+PAGE = 50
+MAX_LIMIT = 1000
+SNOOZE_HOUR = 9
+DONE = {
+    "sent": "Marked sent.",
+    "moved": "Moved.",
+    "cancelled": "Cancelled; it stays in the history.",
+    "revived": "Revived: a new follow-up is scheduled.",
+}
+
+
+def _tab(value: str | None) -> Tab:
+    return value if value in TABS else "today"  # type: ignore[return-value]
+
+
+def bucket_of(instant: datetime, now: datetime, user: User) -> str:
+    start, end = clock.today_bounds(now, user.zone)
+    if instant < start:
+        return "Overdue"
+    return "Today" if instant < end else "Upcoming"
+
+
+def panel(
+    ctx: Ctx, tab: Tab, limit: int = PAGE, flash: str | None = None, error: bool = False
+) -> dict:
+    user = ctx.user
+    assert user is not None
+    counts = queries.tab_counts(ctx.session, user, ctx.now)
+    rows = queries.tab_items(ctx.session, user, tab, ctx.now, limit)
+    outreach = queries.outreach_by_id(ctx.session, user, (r.outreach_id for r in rows))
+    today = queries.local_today(ctx.now, user)
+    items = [views.item(r, user, today, outreach) for r in rows]
+    total = getattr(counts, tab)
+    return {
+        "tab": tab,
+        "tabs": [(t, LABELS[t], getattr(counts, t)) for t in TABS],
+        "counts": counts,
+        "items": items,
+        "groups": views.by_day(items, today) if tab == "upcoming" else None,
+        "more": max(total - len(items), 0),
+        "next_limit": min(limit + PAGE, MAX_LIMIT),
+        "limit": limit,
+        "flash": flash,
+        "flash_error": error,
+        "today_iso": today.isoformat(),
+        "today_label": views.day_label(today),
+    }
+
+
+def _answer(
+    request: Request,
+    ctx: Ctx,
+    tab: Tab,
+    code: str,
+    flash: str,
+    status: int = 200,
+    error: bool = False,
+):
+    if ctx.htmx:
+        return render(
+            ctx, "today_panel.html", status, oob=True, **panel(ctx, tab, flash=flash, error=error)
+        )
+    if error:
+        return render(
+            ctx, "today.html", status, title="Today", **panel(ctx, tab, flash=flash, error=True)
+        )
+    return redirect(request, f"/app/today?tab={tab}&done={code}")
+
+
+@router.get("/app/today")
+def today_page(
+    ctx: Page,
+    tab: str = "today",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE,
+    done: str = "",
+):
+    values = panel(ctx, _tab(tab), limit, flash=DONE.get(done))
+    if ctx.htmx:
+        return render(ctx, "today_panel.html", oob=True, **values)
+    return render(ctx, "today.html", title="Today", **values)
+
+
+def _sent_message(ctx: Ctx, sent: FollowUp) -> str:
+    user = ctx.user
+    today = queries.local_today(ctx.now, user)
+    if sent.type != FollowupType.STANDARD.value:
+        return "Marked done."
+    following = queries.next_in_chain(ctx.session, user, sent)
+    if following is not None:
+        return (
+            f"Marked sent. Attempt {following.attempt_no} is due "
+            f"{views.when(following.due_at, user.zone, today)} "
+            f"({bucket_of(following.due_at, ctx.now, user)})."
+        )
+    check = queries.dormant_check(ctx.session, user, sent.chain_id)
+    if check is not None:
+        return (
+            f"Marked sent. That was the last attempt: if no reply comes, a dormant check "
+            f"falls due {views.when(check.due_at, user.zone, today)}."
+        )
+    return "Marked sent."
+
+
+@router.post("/app/followups/{followup_id}/send")
+def send(request: Request, followup_id: str, ctx: Page, form: Posted):
+    tab = _tab(form.get("tab"))
+    parsed, errors = forms.parse(forms.SendForm, forms.values(form, "note"))
+    if parsed is None:
+        return _answer(request, ctx, tab, "", f"Note: {errors['note']}", 422, error=True)
+    try:
+        sent = followups.mark_sent(
+            ctx.session, ctx.user, followup_id, note=parsed.note, now=ctx.now
+        )
+    except Conflict as exc:
+        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    return _answer(request, ctx, tab, "sent", _sent_message(ctx, sent))
+
+
+def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | None]:
+    tz = ctx.user.zone
+    today = queries.local_today(ctx.now, ctx.user)
+    if choice == "tomorrow":
+        return clock.at_local_time(today + timedelta(days=1), SNOOZE_HOUR, 0, tz), None
+    if choice == "monday":
+        ahead = (7 - today.weekday()) % 7 or 7
+        return clock.at_local_time(today + timedelta(days=ahead), SNOOZE_HOUR, 0, tz), None
+    parsed, errors = forms.parse(forms.DateTimeForm, forms.values(form, "date", "time"))
+    if parsed is None:
+        field = next(iter(errors))
+        return None, f"{'Date' if field == 'date' else 'Time'}: {errors[field]}"
+    return clock.at_local_time(parsed.date, parsed.time.hour, parsed.time.minute, tz), None
+
+
+@router.post("/app/followups/{followup_id}/snooze")
+def snooze(request: Request, followup_id: str, ctx: Page, form: Posted):
+    tab = _tab(form.get("tab"))
+    due, problem = snooze_target(form.get("to"), form, ctx)
+    if due is None:
+        return _answer(request, ctx, tab, "", problem or "Pick a date.", 422, error=True)
+    try:
+        moved = followups.update_followup(
+            ctx.session, ctx.user, followup_id, changes={"due_at": due}, now=ctx.now
+        )
+    except Conflict as exc:
+        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    today = queries.local_today(ctx.now, ctx.user)
+    where = bucket_of(moved.due_at, ctx.now, ctx.user)
+    return _answer(
+        request,
+        ctx,
+        tab,
+        "moved",
+        f"Moved to {views.when(moved.due_at, ctx.user.zone, today)} ({where}).",
+    )
+
+
+@router.post("/app/followups/{followup_id}/cancel")
+def cancel(request: Request, followup_id: str, ctx: Page, form: Posted):
+    tab = _tab(form.get("tab"))
+    try:
+        followups.cancel_followup(ctx.session, ctx.user, followup_id, now=ctx.now)
+    except Conflict as exc:
+        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    return _answer(request, ctx, tab, "cancelled", DONE["cancelled"])

@@ -1,0 +1,197 @@
+"""What the pages ask that the services do not: counts, timelines and look-ups.
+
+Built on the bucket statements of followups.queries, so a tab's count and its list
+can never disagree with the API's buckets. Every statement filters on the owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from followups import clock
+from followups.followups import queries
+from followups.models import Contact, FollowUp, Job, Notification, NotificationKind, Outreach, User
+
+UPCOMING_DAYS = 14
+
+
+@dataclass(frozen=True)
+class TabCounts:
+    overdue: int
+    today: int
+    upcoming: int  # within the next UPCOMING_DAYS local days
+    later: int  # upcoming after that
+
+
+def upcoming_horizon(now: datetime, user: User) -> datetime:
+    """The end of the UPCOMING_DAYS-th local day after today."""
+    today = clock.local_date(now, user.zone)
+    return clock.day_bounds(today + timedelta(days=UPCOMING_DAYS), user.zone)[1]
+
+
+def tab_counts(session: Session, user: User, now: datetime) -> TabCounts:
+    horizon = upcoming_horizon(now, user)
+    stmt = queries.bucket_counts(user.id, now, user.zone).add_columns(
+        func.count().filter(FollowUp.due_at >= horizon).label("later")
+    )
+    row = session.execute(stmt).one()
+    return TabCounts(row.overdue, row.today, row.upcoming - row.later, row.later)
+
+
+def tab_items(
+    session: Session, user: User, bucket: queries.Bucket, now: datetime, limit: int
+) -> Sequence[FollowUp]:
+    stmt = queries.due_bucket(user.id, bucket, now, user.zone)
+    if bucket == "upcoming":
+        stmt = stmt.where(FollowUp.due_at < upcoming_horizon(now, user))
+    return session.scalars(stmt.limit(limit)).all()
+
+
+def outreach_by_id(session: Session, user: User, ids: Iterable[uuid.UUID | None]) -> dict:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Outreach.id, Outreach.channel, Outreach.note).where(
+            Outreach.user_id == user.id, Outreach.id.in_(wanted)
+        )
+    )
+    return {r.id: r for r in rows}
+
+
+def next_in_chain(session: Session, user: User, sent: FollowUp) -> FollowUp | None:
+    return session.scalar(
+        select(FollowUp).where(
+            FollowUp.user_id == user.id,
+            FollowUp.chain_id == sent.chain_id,
+            FollowUp.attempt_no == sent.attempt_no + 1,
+        )
+    )
+
+
+def dormant_check(session: Session, user: User, chain_id: uuid.UUID) -> Notification | None:
+    """The dormant-candidate check that sending a chain's last attempt made."""
+    return session.scalar(
+        select(Notification).where(
+            Notification.user_id == user.id,
+            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.chain_id == chain_id,
+        )
+    )
+
+
+def unseen_filter(user: User, now: datetime):
+    """Unseen, unresolved notifications due by the end of the owner's local day."""
+    end = clock.today_bounds(now, user.zone)[1]
+    return (
+        Notification.user_id == user.id,
+        Notification.sent_at.is_(None),
+        Notification.cancelled_at.is_(None),
+        Notification.due_at < end,
+    )
+
+
+def unseen_count(session: Session, user: User, now: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Notification).where(*unseen_filter(user, now))
+    )
+
+
+def unseen(session: Session, user: User, now: datetime) -> Sequence[Notification]:
+    return session.scalars(
+        select(Notification)
+        .where(*unseen_filter(user, now))
+        .order_by(Notification.due_at, Notification.id)
+    ).all()
+
+
+def recently_seen(session: Session, user: User, limit: int = 20) -> Sequence[Notification]:
+    return session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id, Notification.sent_at.is_not(None))
+        .order_by(Notification.sent_at.desc(), Notification.id)
+        .limit(limit)
+    ).all()
+
+
+def names(
+    session: Session, user: User, job_ids: Iterable, contact_ids: Iterable
+) -> tuple[dict, dict]:
+    """Jobs and contacts by id, for labelling notifications (one query each)."""
+    jobs = {j for j in job_ids if j is not None}
+    contacts = {c for c in contact_ids if c is not None}
+    job_rows = (
+        session.scalars(select(Job).where(Job.user_id == user.id, Job.id.in_(jobs))) if jobs else []
+    )
+    contact_rows = (
+        session.scalars(select(Contact).where(Contact.user_id == user.id, Contact.id.in_(contacts)))
+        if contacts
+        else []
+    )
+    return {j.id: j for j in job_rows}, {c.id: c for c in contact_rows}
+
+
+def history(
+    session: Session, user: User, *, job: Job | None = None, contact: Contact | None = None
+):
+    """A job's or a contact's follow-ups in every state, and its notifications."""
+    if job is not None:
+        fu_where, n_where, o_where = (
+            FollowUp.job_id == job.id,
+            Notification.job_id == job.id,
+            Outreach.job_id == job.id,
+        )
+    else:
+        assert contact is not None
+        fu_where = FollowUp.contact_id == contact.id
+        n_where = Notification.contact_id == contact.id
+        o_where = Outreach.contact_id == contact.id
+    followups = session.scalars(
+        queries.embedded(queries.with_job_and_contact(select(FollowUp)))
+        .where(FollowUp.user_id == user.id, fu_where)
+        .order_by(FollowUp.created_at, FollowUp.attempt_no, FollowUp.id)
+    ).all()
+    notifications = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id, n_where)
+        .order_by(Notification.due_at, Notification.id)
+    ).all()
+    outreach = session.scalars(
+        select(Outreach)
+        .where(Outreach.user_id == user.id, o_where)
+        .order_by(Outreach.sent_at, Outreach.id)
+    ).all()
+    return outreach, followups, notifications
+
+
+def next_due_by_job(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
+    """For the jobs list: each job's earliest open follow-up and how many are open."""
+    rows = session.execute(
+        select(FollowUp.job_id, func.min(FollowUp.due_at), func.count())
+        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.job_id.is_not(None))
+        .group_by(FollowUp.job_id)
+    )
+    return {job_id: (due, count) for job_id, due, count in rows}
+
+
+def next_due_by_contact(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
+    rows = session.execute(
+        select(FollowUp.contact_id, func.min(FollowUp.due_at), func.count())
+        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.contact_id.is_not(None))
+        .group_by(FollowUp.contact_id)
+    )
+    return {contact_id: (due, count) for contact_id, due, count in rows}
+
+
+def any_user(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
+def local_today(now: datetime, user: User) -> date:
+    return clock.local_date(now, user.zone)

@@ -1,0 +1,240 @@
+"""Fixtures of the page tests: a form-posting client, a live server, Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+
+from followups.contacts import service as contacts
+from followups.followups import service as followups
+from followups.jobs import service as jobs
+from followups.models import Channel, Contact, FollowUp, Job, Outcome, Outreach, Stage, User
+from followups.outreach import service as outreach
+from followups.users import service as users_service
+from followups.web.queries import next_in_chain
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at its cheapest: these tests sign up and sign in often, and the cost of a
+    password hash is not what they test (the stored hash still names its parameters)."""
+    monkeypatch.setattr(
+        users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+@dataclass
+class Browser:
+    """A TestClient that fills in forms like a browser: cookies kept, CSRF token from the page."""
+
+    client: TestClient
+    emails: list[str] = field(default_factory=list)
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, follow_redirects=False, **kw)
+
+    def token(self, page: str = "/app/today") -> str:
+        r = self.client.get(page)
+        assert r.status_code == 200, r.text
+        return csrf_of(r.text)
+
+    def post(self, url: str, data: dict, *, page: str = "/app/today", headers: dict | None = None):
+        return self.client.post(
+            url,
+            data={"csrf_token": self.token(page), **data},
+            headers=headers or {},
+            follow_redirects=False,
+        )
+
+    def register(self, email: str = "ada@example.com", timezone: str = "UTC"):
+        r = self.post(
+            "/app/register",
+            {
+                "email": email,
+                "password": PASSWORD,
+                "password_again": PASSWORD,
+                "timezone": timezone,
+            },
+            page="/app/register",
+        )
+        assert r.status_code == 303, r.text
+        self.emails.append(email)
+        return r
+
+
+@pytest.fixture
+def web(app):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Browser(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a real uvicorn on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright (no browser download). `make test` installs it."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def user_of(session, email: str) -> User:
+    return session.scalar(select(User).where(User.email_key == email.lower()))
+
+
+def seed_open_followups(db, email: str, count: int, now: datetime) -> None:
+    """`count` open follow-ups, due from 30 days ago to 40 days ahead, each with its own
+    outreach, over 50 jobs and 50 contacts: bulk inserts, it is the rendering under test."""
+    with db.transaction() as s:
+        user = user_of(s, email)
+        jobs = [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user.id,
+                "company": f"Company {i}",
+                "role": f"Role {i}",
+                "stage": "APPLIED",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(50)
+        ]
+        contacts = [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user.id,
+                "name": f"Person {i}",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(50)
+        ]
+        outreach, followups = [], []
+        for i in range(count):
+            due = now + timedelta(days=i % 70 - 30, hours=i % 5)
+            o_id, f_id = uuid.uuid4(), uuid.uuid4()
+            job, contact = jobs[i % 50]["id"], contacts[(i * 7) % 50]["id"]
+            outreach.append(
+                {
+                    "id": o_id,
+                    "user_id": user.id,
+                    "job_id": job,
+                    "contact_id": contact,
+                    "channel": "EMAIL",
+                    "sent_at": due - timedelta(days=3),
+                    "note": f"Outreach note {i}",
+                    "outcome": "NONE",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            followups.append(
+                {
+                    "id": f_id,
+                    "user_id": user.id,
+                    "chain_id": f_id,
+                    "attempt_no": 1,
+                    "type": "STANDARD",
+                    "job_id": job,
+                    "contact_id": contact,
+                    "outreach_id": o_id,
+                    "due_at": due,
+                    "remind_at": due,
+                    "note": None,
+                    "why": f"Attempt 1: outreach sent {i}",
+                    "revision": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        s.execute(insert(Job), jobs)
+        s.execute(insert(Contact), contacts)
+        s.execute(insert(Outreach), outreach)
+        s.execute(insert(FollowUp), followups)
+
+
+def seed_dormant_lead(
+    db, email: str, now, *, company: str | None = "Globex", contact: str | None = None
+):
+    """A lead whose second (last) attempt was sent 12 days ago: its dormant check is due.
+    Made with the services, at past instants. Returns the job's and the contact's ids."""
+    t0 = now - timedelta(days=20)
+    with db.transaction() as s:
+        user = user_of(s, email)
+        job = person = None
+        if company:
+            job = jobs.create_job(
+                s,
+                user,
+                company=company,
+                role="Platform engineer",
+                url=None,
+                stage=Stage.APPLIED,
+                now=t0,
+            )
+        if contact:
+            person = contacts.create_contact(s, user, fields={"name": contact}, now=t0)
+        _o, first = outreach.create_outreach(
+            s, user, job_id=job and str(job.id), contact_id=person and str(person.id),
+            channel=Channel.LINKEDIN, sent_at=t0, note="Messaged the hiring manager",
+            outcome=Outcome.NONE, create_followup=True, now=t0,
+        )  # fmt: skip
+        sent = followups.mark_sent(s, user, first.id, note=None, now=t0 + timedelta(days=4))
+        last = next_in_chain(s, user, sent)
+        followups.mark_sent(s, user, last.id, note=None, now=t0 + timedelta(days=8))
+        return (job.id if job else None), (person.id if person else None)
