@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from followups.models import FollowUp, Notification
-
 from helpers import bucket, job, outreach, send
 
 RACERS = 20
-
-
-@pytest.fixture
-def live_url(app):
-    """The app served by a real uvicorn on loopback, so requests run truly concurrently."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def race(url: str, method: str, path: str, headers: dict) -> list[int]:

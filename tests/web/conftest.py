@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
@@ -100,21 +96,9 @@ def web(app):
 
 
 @pytest.fixture
-def live_server(app):
-    """The app served by a real uvicorn on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def live_server(live_url):
+    """The app served by a real uvicorn on a free loopback port (tests/conftest.py)."""
+    return live_url
 
 
 @pytest.fixture(scope="session")
