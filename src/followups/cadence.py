@@ -9,7 +9,7 @@ explanation (`why`) that the API and the pages show.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -59,6 +59,18 @@ class Step:
 def day_label(instant: datetime, tz: ZoneInfo) -> str:
     local = clock.to_local(instant, tz)
     return f"{local:%a} {local.day} {local:%b}"
+
+
+def relative_day(day: date, today: date) -> str:
+    """By local calendar day: today, tomorrow, in 3 days, yesterday, 3 days ago."""
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if delta == -1:
+        return "yesterday"
+    return f"in {delta} days" if delta > 0 else f"{-delta} days ago"
 
 
 def _due(anchor: datetime, days: int, tz: ZoneInfo, cadence: Cadence) -> tuple[datetime, str]:

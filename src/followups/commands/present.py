@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from followups import clock
+from followups.cadence import relative_day
 from followups.models import Contact, FollowUp, Job, Outreach
 from followups.transfer.export import iso
 
@@ -29,14 +30,7 @@ def day_label(day: date) -> str:
 
 def relative(instant: datetime, now: datetime, tz: ZoneInfo) -> str:
     """By local calendar day: today, tomorrow, in 3 days, yesterday, 3 days ago."""
-    days = (clock.local_date(instant, tz) - clock.local_date(now, tz)).days
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if days == -1:
-        return "yesterday"
-    return f"in {days} days" if days > 0 else f"{-days} days ago"
+    return relative_day(clock.local_date(instant, tz), clock.local_date(now, tz))
 
 
 def due_label(instant: datetime, now: datetime, tz: ZoneInfo) -> str:

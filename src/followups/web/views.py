@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from followups import clock
+from followups.cadence import relative_day
 from followups.models import (
     Contact,
     FollowUp,
@@ -49,17 +50,6 @@ def day_label(day: date, today: date | None = None) -> str:
 def when(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
     local = clock.to_local(instant, tz)
     return f"{day_label(local.date(), today)}, {local:%H:%M}"
-
-
-def relative_day(day: date, today: date) -> str:
-    delta = (day - today).days
-    if delta == 0:
-        return "today"
-    if delta == 1:
-        return "tomorrow"
-    if delta == -1:
-        return "yesterday"
-    return f"in {delta} days" if delta > 0 else f"{-delta} days ago"
 
 
 def attempt_label(fu: FollowUp, user: User) -> str:
