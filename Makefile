@@ -42,6 +42,30 @@ screenshots: $(VENV)/.installed-dev chromium
 test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (bench/RESULTS.md): wrk from Debian, matplotlib and the profilers from the bench
+# extras, a PostgreSQL database of their own (emptied), under 10 minutes on 2 cores.
+BENCH_PG_ADMIN ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_PG_DB ?= followups_perf_bench
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(BENCH_PG_DB)
+BENCH_SQLITE ?= /tmp/followups-bench.db
+BENCH_ARGS ?=
+
+$(VENV)/.installed-bench: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
+bench: $(VENV)/.installed-bench
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+	@psql "$(BENCH_PG_ADMIN)" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_PG_DB)'" | grep -q 1 \
+	  || psql "$(BENCH_PG_ADMIN)" -qc 'CREATE DATABASE "$(BENCH_PG_DB)"'
+	$(BIN)/python bench/perf.py --pg-url $(BENCH_PG_URL) --sqlite-url sqlite:///$(BENCH_SQLITE) \
+	  --plot bench/scaling.png --json /tmp/followups-bench.json $(BENCH_ARGS)
+	$(BIN)/python bench/sweep.py --url $(BENCH_PG_URL) --batch 20000
+	$(BIN)/python bench/sweep.py --url sqlite:///$(BENCH_SQLITE) --batch 20000
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 

@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py --seconds 60                       # private PostgreSQL cluster
     .venv/bin/python bench/load.py --seconds 60 --fault pg-restart    # ... restarted with -m immediate
     .venv/bin/python bench/load.py --url sqlite:///load.db --seconds 30
+    .venv/bin/python bench/load.py --seconds 30 --servers 2 --workers 1 --worker-processes 2   # two nodes
 
 Traffic: list 70 %, record outreach 15 %, mark sent 10 %, snooze 5 %, from `--threads`
 clients, each owning its users (so each user's writes are ordered). Every answer must be
@@ -50,6 +51,7 @@ class Ledger:
     sent: set[str] = field(default_factory=set)
     snoozed: dict[str, str] = field(default_factory=dict)
     statuses: Counter = field(default_factory=Counter)
+    by_server: Counter = field(default_factory=Counter)
     errors: list[tuple[float, str, float]] = field(default_factory=list)  # (at, what, seconds)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,6 +61,7 @@ class Ledger:
             self.sent |= other.sent
             self.snoozed.update(other.snoozed)
             self.statuses.update(other.statuses)
+            self.by_server.update(other.by_server)
             self.errors += other.errors
 
 
@@ -69,10 +72,17 @@ def free_port() -> int:
 
 
 def serve(db_url: str, port: int, workers: int) -> subprocess.Popen:
+    return wait_up(start_server(db_url, port, workers), port)
+
+
+def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db_url, "FOLLOWUPS_DB_POOL_TIMEOUT_S": "2"}
     cmd = [sys.executable, "-m", "uvicorn", "followups.api.app:create_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env)
+    return subprocess.Popen(cmd, env=env)
+
+
+def wait_up(proc: subprocess.Popen, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -95,10 +105,14 @@ def signup(client: httpx.Client, n: int) -> dict:
     return {"headers": headers, "jobs": jobs, "open": []}
 
 
-def client_loop(base: str, users: list[dict], until: float, ledger: Ledger, rng: random.Random) -> None:
+def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledger, rng: random.Random) -> None:
+    """One client thread; with several servers each request goes to one of them at random, so
+    a user's write on one server is read back through another."""
     mine = Ledger()
-    with httpx.Client(base_url=base, timeout=10) as client:
+    clients = [httpx.Client(base_url=base, timeout=10) for base in bases]
+    try:
         while time.monotonic() < until:
+            client = rng.choice(clients)
             user = rng.choice(users)
             h = user["headers"]
             roll = rng.random()
@@ -135,8 +149,12 @@ def client_loop(base: str, users: list[dict], until: float, ledger: Ledger, rng:
             except httpx.TransportError as exc:
                 status = type(exc).__name__
             mine.statuses[f"{what} {status}"] += 1
+            mine.by_server[str(client.base_url)] += 1
             if not status.isdigit() or int(status) not in OK:
                 mine.errors.append((time.monotonic(), f"{what} {status}", time.monotonic() - start))
+    finally:
+        for client in clients:
+            client.close()
     ledger.merge(mine)
 
 
@@ -152,6 +170,14 @@ def worker_chaos(db_url: str, until: float, kills: list[int]) -> None:
         proc.kill()
         proc.wait()
         kills.append(1)
+
+
+def plain_workers(db_url: str, n: int) -> list[subprocess.Popen]:
+    """N workers beside the load, left running until the end (then SIGTERM)."""
+    env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db_url, "FOLLOWUPS_WORKER_INTERVAL_S": "0.2",
+           "FOLLOWUPS_WORKER_BATCH": "50"}
+    return [subprocess.Popen([FOLLOWUPS, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(n)]
 
 
 def verify_reminders(db_url: str) -> list[str]:
@@ -230,21 +256,28 @@ def verify(db_url: str, ledger: Ledger, delays: int = 2) -> list[str]:
 
 def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         fault: Cluster | None = None, fault_at: float = 0.33, down_s: float = 2.0,
-        chaos: bool = False) -> dict:
-    port = free_port()
+        chaos: bool = False, servers: int = 1, worker_processes: int = 0) -> dict:
+    """`servers` API processes (each with `workers` uvicorn workers) on one database, the
+    clients' requests spread over them; `worker_processes` plain workers run throughout."""
+    ports = [free_port() for _ in range(servers)]
     database = Database(Settings(database_url=db_url))
     upgrade(database.engine)
     database.dispose()
-    server = serve(db_url, port, workers)
-    base = f"http://127.0.0.1:{port}"
+    started = [start_server(db_url, port, workers) for port in ports]
+    workers_running: list[subprocess.Popen] = []
+    worker_exits: list[int | None] = []
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
+        for proc, port in zip(started, ports, strict=True):
+            wait_up(proc, port)
+        with httpx.Client(base_url=bases[0], timeout=30) as client:
             people = [signup(client, n) for n in range(users)]
         ledger = Ledger()
+        workers_running += plain_workers(db_url, worker_processes)
         start = time.monotonic()
         until = start + seconds
         shares = [people[i::threads] for i in range(threads)]
-        pool = [threading.Thread(target=client_loop, args=(base, share, until, ledger, random.Random(i)))
+        pool = [threading.Thread(target=client_loop, args=(bases, share, until, ledger, random.Random(i)))
                 for i, share in enumerate(shares) if share]
         kills: list[int] = []
         if chaos:
@@ -262,9 +295,17 @@ def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         for t in pool:
             t.join()
         elapsed = time.monotonic() - start
+        for proc in workers_running:  # SIGTERM: each finishes its batch and exits 0
+            proc.terminate()
+        worker_exits = [proc.wait(30) for proc in workers_running]
     finally:
-        server.terminate()
-        server.wait(30)
+        for proc in [*workers_running, *started]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in workers_running:
+            proc.wait(30)
+        for proc in started:
+            proc.wait(30)
     total = sum(ledger.statuses.values())
     late = [e for e in ledger.errors if outage is None or e[0] > outage[1] + 10 or e[0] < outage[0]]
     slow = [e for e in ledger.errors if e[2] > 3]
@@ -272,13 +313,15 @@ def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         "requests": total,
         "per_second": total / elapsed,
         "statuses": dict(sorted(ledger.statuses.items())),
+        "by_server": dict(sorted(ledger.by_server.items())),
         "errors": len(ledger.errors),
         "errors_outside_outage": late,
         "slow_errors": slow,
         "error_kinds": sorted({e[1] for e in ledger.errors}),
         "recovered_after_s": (max((e[0] for e in ledger.errors), default=outage[1]) - outage[1]) if outage else None,
-        "problems": verify(db_url, ledger) + (verify_reminders(db_url) if chaos else []),
+        "problems": verify(db_url, ledger) + (verify_reminders(db_url) if chaos or worker_processes else []),
         "worker_kills": len(kills),
+        "worker_exit_codes": worker_exits,
         "acked": {"outreach": len(ledger.outreach), "sent": len(ledger.sent), "snoozed": len(ledger.snoozed)},
     }
 
@@ -289,7 +332,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--users", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per API process")
+    parser.add_argument("--servers", type=int, default=1, help="API processes (the clients spread over them)")
+    parser.add_argument("--worker-processes", type=int, default=0, help="`followups worker`s running throughout")
     parser.add_argument("--fault", choices=["none", "pg-restart"], default="none")
     parser.add_argument("--worker-chaos", action="store_true",
                         help="run workers beside the load and kill -9 them again and again")
@@ -301,7 +346,8 @@ def main() -> None:
     try:
         url = args.url if args.url and args.fault == "none" else cluster.url
         result = run(url, seconds=args.seconds, threads=args.threads, users=args.users, workers=args.workers,
-                     fault=cluster if args.fault == "pg-restart" else None, chaos=args.worker_chaos)
+                     fault=cluster if args.fault == "pg-restart" else None, chaos=args.worker_chaos,
+                     servers=args.servers, worker_processes=args.worker_processes)
     finally:
         if cluster:
             cluster.destroy()

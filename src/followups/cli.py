@@ -20,25 +20,48 @@ console = Console(stderr=True)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Server processes sharing the port (one per core)."),
+    graceful_timeout: float = typer.Option(
+        30.0, min=0, help="On SIGTERM, seconds the requests in flight get to finish."),
 ) -> None:
-    """Serve the API (OpenAPI at /docs). The embedded SQLite default migrates itself first."""
+    """Serve the API (OpenAPI at /docs). The embedded SQLite default migrates itself first.
+    SIGTERM stops taking connections, lets the requests in flight finish, then exits 0."""
+    import signal
+
     import uvicorn  # the server is only needed by this command
 
     from followups.api.app import create_app
+    from followups.observability import configure_logging
 
+    configure_logging()
     settings = Settings()
-    console.print(f"followups on http://{host}:{port} (database: {_safe_url(settings)})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    console.print(f"followups on http://{host}:{port} (database: {_safe_url(settings)}, "
+                  f"{workers} process{'es' if workers > 1 else ''})", soft_wrap=True)
+    # Our JSON logger (with its own access line) replaces uvicorn's logging set-up.
+    options = {"host": host, "port": port, "log_config": None, "access_log": False,
+               "timeout_graceful_shutdown": graceful_timeout or None}
+    if workers == 1:
+        # uvicorn re-raises a SIGTERM after its graceful shutdown (and dies of it); the shutdown
+        # is done by then, so this process exits 0 like the supervisor of `--workers N` does.
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        uvicorn.run(create_app(settings), **options)
+        return
+    if settings.is_sqlite:  # once, here, before the processes start (not once in each)
+        database = Database(settings)
+        try:
+            upgrade(database.engine)
+        finally:
+            database.dispose()
+    uvicorn.run("followups.api.app:create_served_app", factory=True, workers=workers, **options)
 
 
 @app.command()
 def worker(once: bool = typer.Option(False, "--once", help="Run one sweep and exit.")) -> None:
     """Reminders, dormant checks, digests and deliveries (separate from the web server)."""
-    import logging
-
+    from followups.observability import configure_logging
     from followups.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = Settings()
     database = Database(settings)
     try:

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # Behind PgBouncer in transaction pooling, server-side prepared statements break (a
+    # statement prepared on one server connection is missing on the next): true turns
+    # psycopg's automatic preparing off.
+    db_pgbouncer: bool = False
+    # A streaming replica for the list reads (see followups.replica); unset: all on the primary.
+    database_replica_url: str | None = None
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Request bodies past this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
 
 from followups.config import Settings
 
-UTC = timezone.utc
+UTC = UTC
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -87,18 +90,66 @@ def _sqlite_engine(settings: Settings) -> Engine:
     return engine
 
 
-def make_engine(settings: Settings) -> Engine:
-    if settings.is_sqlite:
+# A pooled connection used less than this long ago is taken as alive; an older one is
+# pinged before use.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, but only for connections that sat idle: a connection that served a
+    request a moment ago is alive, and pinging it cost every request a round trip. One that
+    sat idle (a server restart, an idle timeout) is pinged, and replaced if dead, before a
+    request sees it."""
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection, record) -> None:
+        record.info["followups_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("followups_checkin")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or busy a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool closes this connection and checks out a fresh one.
+            raise DisconnectionError("idle connection failed its ping") from exc
+
+
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    """The engine of settings.database_url, or of `url` (a replica) with the same settings."""
+    if settings.is_sqlite and url is None:
         return _sqlite_engine(settings)
-    return create_engine(
-        settings.database_url,
+    connect_args: dict = {}
+    if settings.db_pgbouncer:  # transaction pooling: no server-side prepared statements
+        connect_args["prepare_threshold"] = None
+    engine = create_engine(
+        url or settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
         # A server that is down answers fast on loopback; one that hangs must not hang us.
-        connect_args={"connect_timeout": max(int(settings.db_pool_timeout_s), 1)},
+        connect_args={"connect_timeout": max(int(settings.db_pool_timeout_s), 1), **connect_args},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# Session.info key: the engine (a replica's) that this session's reads go to from now on.
+READ_FROM = "followups_read_from"
+
+
+class RoutingSession(Session):
+    """A session whose statements go to the primary, except reads once `info[READ_FROM]` is set
+    (see followups.replica); a flush always goes to the primary."""
+
+    def get_bind(self, mapper=None, clause=None, **kw):
+        replica = self.info.get(READ_FROM)
+        if (replica is not None and not self._flushing and kw.get("bind") is None
+                and not isinstance(clause, UpdateBase)):
+            return replica
+        return super().get_bind(mapper, clause=clause, **kw)
 
 
 class Database:
@@ -107,9 +158,12 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
-        self._write = sessionmaker(bind=self.engine, expire_on_commit=False)
+        replica_url = settings.database_replica_url
+        self.replica: Engine | None = make_engine(settings, replica_url) if replica_url else None
+        self._write = sessionmaker(bind=self.engine, expire_on_commit=False, class_=RoutingSession)
         self._read = sessionmaker(
-            bind=self.engine.execution_options(**{WRITE_OPTION: False}), expire_on_commit=False
+            bind=self.engine.execution_options(**{WRITE_OPTION: False}), expire_on_commit=False,
+            class_=RoutingSession,
         )
 
     def session(self, *, write: bool = True) -> Session:
@@ -123,3 +177,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()

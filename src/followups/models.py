@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -98,6 +99,10 @@ class User(Base):
     # The secret part of the calendar feed URL; revoking sets a new one or none.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped by every write request of the user on PostgreSQL, in the same transaction: a
+    # replica whose copy of this row has the primary's value has replayed all the user's
+    # writes (followups.replica).
+    write_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     @property
     def zone(self) -> ZoneInfo:

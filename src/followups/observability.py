@@ -60,6 +60,8 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access line replaces it
+    # httpx logs every webhook POST at INFO; the worker logs the failures itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class Observe:

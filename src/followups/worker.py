@@ -14,10 +14,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import OperationalError
+
 from followups.config import Settings
 from followups.db import Database
 from followups.delivery import service as delivery
 from followups.delivery.errors import DeliveryError
+from followups.migrate import is_at_head
 from followups.notifications.digests import make_digests
 from followups.notifications.present import present_due
 from followups.notifications.reminders import sweep_reminders
@@ -76,12 +79,41 @@ class Worker:
             "deliveries": self.deliver(),
         }
 
+    def wait_for_schema(self) -> bool:
+        """Until the database answers and is migrated to this code's head (a worker may start
+        before the database or before `followups db upgrade`). False if stopped meanwhile."""
+        waited = False
+        while not self.stopping.is_set():
+            try:
+                if is_at_head(self.db.engine):
+                    if waited:
+                        log.info("database ready")
+                    return True
+                reason = "migrations pending (followups db upgrade)"
+            except OperationalError as exc:
+                reason = f"database unreachable ({type(exc.orig).__name__})"
+            if not waited:
+                log.warning("waiting for the database: %s", reason)
+                waited = True
+            self.stopping.wait(min(self.settings.worker_interval_s, 1.0))
+        return False
+
     def run(self, *, once: bool = False) -> None:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stopping.set())
+        if not once and not self.wait_for_schema():
+            log.info("stopped")
+            return
         while not self.stopping.is_set():
-            counts = self.tick()
+            try:
+                counts = self.tick()
+            except OperationalError as exc:  # the database went away: the batch rolled back
+                if once:
+                    raise
+                log.warning("sweep failed, retrying: %s", type(exc.orig).__name__)
+                self.stopping.wait(self.settings.worker_interval_s)
+                continue
             if once:
                 log.info("one sweep done: %s", counts)
                 return

@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from followups import observability
+from followups import observability, replica
 from followups.errors import Unauthorized
-from followups.models import User
+from followups.models import ApiToken, User
 from followups.users import service as users
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The list reads a streaming replica may serve, once it has the user's last write.
+REPLICA_ROUTES = frozenset({"/followups", "/jobs", "/contacts", "/outreach", "/notifications"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed before the response is sent (scope="function"),
-    so a failed commit is an error answer and never hides behind a 2xx."""
+    so a failed commit is an error answer and never hides behind a 2xx.
+
+    A read's session is opened and committed on the event loop: opening does no I/O (the
+    connection is taken by the first statement, at sign-in) and a read's commit is one
+    short round trip, cheaper than the two thread hops a sync dependency costs. A write's
+    commit flushes to disk (or waits on SQLite's lock): it stays in a worker thread."""
     db = request.app.state.db
-    with db.transaction(write=request.method not in READ_METHODS) as session:
+    if request.method in READ_METHODS:
+        with db.transaction(write=False) as session:
+            yield session
+        return
+    async with contextmanager_in_threadpool(_write_transaction(db)) as session:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+@contextmanager
+def _write_transaction(db) -> Iterator[Session]:
+    with db.transaction(write=True) as session:
+        yield session
+        replica.record_write(session)  # before the commit, in the same transaction
+
+
+# Dependencies that do no I/O are async: FastAPI runs a sync one in a worker thread.
+async def get_now(request: Request) -> datetime:
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock else datetime.now(UTC)
 
@@ -36,16 +58,67 @@ Now = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+async def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     if creds is None or not creds.credentials:
         raise Unauthorized("A bearer token is required (Authorization: Bearer <accessToken>).")
     return creds.credentials
 
 
-def current_user(session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now) -> User:
-    user = users.authenticate(session, token, now)
-    observability.set_user(str(user.id))  # for the log lines of this request
+# users.authenticate's question with its statement built once: building it cost every
+# request about 0.1 ms of CPU (bench/RESULTS.md).
+_TOKEN_USER = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+    )
+)
+
+
+def _authenticate(session: Session, token: str, now: datetime) -> User:
+    """users.authenticate, cheaper: the same lookup, answer and error."""
+    user = session.scalar(_TOKEN_USER, {"token_hash": users.token_hash(token), "now": now})
+    if user is None:
+        raise Unauthorized("The bearer token is missing, expired or revoked.")
+    replica.acting_for(session, user)  # a write request then records that the user wrote
     return user
+
+
+def _sign_in(request: Request, session: Session, token: str, now: datetime) -> User:
+    user = _authenticate(session, token, now)  # always on the primary
+    observability.set_user(str(user.id))  # for the log lines of this request
+    if request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES:
+        replica.reads_from_replica(session, request.app.state.db.replica, user)
+    return user
+
+
+def _sign_in_here(request: Request) -> bool:
+    """Sign in on the event loop? Only when nothing can wait: an idle pooled connection is at
+    hand (no replica is configured, whose check may connect), and the transaction's first
+    statement takes no lock (a read, or PostgreSQL; SQLite's BEGIN IMMEDIATE may wait).
+    Behind PgBouncer an idle pooled connection is no promise: in transaction pooling its
+    first statement waits for a free server connection, which requests needing the loop hold."""
+    db = request.app.state.db
+    return (
+        (request.method in READ_METHODS or not db.settings.is_sqlite)
+        and db.replica is None
+        and not db.settings.db_pgbouncer
+        and getattr(db.engine.pool, "checkedin", lambda: 0)() > 0
+    )
+
+
+async def current_user(
+    request: Request, session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now
+) -> User:
+    """The bearer token's user: one indexed lookup, on the event loop when it cannot wait
+    (`_sign_in_here`), which is cheaper than a hop to a worker thread (bench/RESULTS.md).
+    The loop must never wait for a pooled connection (the requests holding them may need
+    the loop to give them back) nor for a lock; otherwise a worker thread, as before."""
+    if _sign_in_here(request):
+        return _sign_in(request, session, token, now)
+    return await run_in_threadpool(_sign_in, request, session, token, now)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

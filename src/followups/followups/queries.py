@@ -25,6 +25,11 @@ def is_open() -> ColumnElement[bool]:
 def bucket_filter(column, bucket: Bucket, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
     """`today` is the owner's local day [start, end); overdue before it, upcoming after."""
     start, end = clock.today_bounds(now, tz)
+    return in_bucket(column, bucket, start, end)
+
+
+def in_bucket(column, bucket: Bucket, start, end) -> ColumnElement[bool]:
+    """The bucket between the local day's bounds: instants, or bind parameters."""
     if bucket == "overdue":
         return column < start
     if bucket == "upcoming":
@@ -93,14 +98,9 @@ def due_bucket_rows(bucket: Bucket) -> Select:
     parameters (user_id, start, end: the local day's bounds, limit), so a request neither
     builds a statement nor makes ORM objects. Same filter, same order."""
     columns = (*FOLLOWUP_COLUMNS, *JOB_COLUMNS, *CONTACT_COLUMNS)
-    due = {
-        "overdue": FollowUp.due_at < bindparam("start"),
-        "upcoming": FollowUp.due_at >= bindparam("end"),
-        "today": and_(FollowUp.due_at >= bindparam("start"), FollowUp.due_at < bindparam("end")),
-    }[bucket]
     return (
         _visible_open(select(*columns), bindparam("user_id"))
-        .where(due)
+        .where(in_bucket(FollowUp.due_at, bucket, bindparam("start"), bindparam("end")))
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(bindparam("limit", type_=Integer))
     )

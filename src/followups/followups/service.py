@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -39,13 +40,55 @@ def list_due(
     return session.scalars(stmt).all()
 
 
+_FOLLOWUP_KEYS = tuple(c.key for c in queries.FOLLOWUP_COLUMNS)
+_JOB_KEYS = tuple(c.key for c in queries.JOB_COLUMNS)
+_CONTACT_KEYS = tuple(c.key for c in queries.CONTACT_COLUMNS)
+
+
+def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
+    """An embedded job or contact (None when the follow-up has none)."""
+    if values[0] is None:
+        return None
+    record = dict(zip(keys, values, strict=True))
+    record["archived"] = record["archived_at"] is not None
+    return record
+
+
+def list_due_rows(
+    session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
+) -> list[dict]:
+    """`list_due` as plain dicts in the follow-up's shape (job and contact embedded), for
+    the API: the same rows in the same order, without an ORM object per row."""
+    start, end = clock.today_bounds(now, user.zone)
+    # On the session's connection (its transaction), as Core rows: no ORM loading step.
+    rows = session.connection().execute(
+        queries.due_bucket_rows(bucket),
+        {"user_id": user.id, "start": start, "end": end, "limit": limit},
+    ).all()
+    nf, nj = len(_FOLLOWUP_KEYS), len(_JOB_KEYS)
+    out = []
+    for row in rows:
+        followup = dict(zip(_FOLLOWUP_KEYS, row[:nf], strict=True))
+        followup["job"] = _record(_JOB_KEYS, row[nf : nf + nj])
+        followup["contact"] = _record(_CONTACT_KEYS, row[nf + nj :])
+        out.append(followup)
+    return out
+
+
+@cache
+def _followup_statement():
+    """get_followup's statement, built once (bind fid, user_id)."""
+    return (
+        queries.embedded(queries.with_job_and_contact(select(FollowUp)))
+        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("user_id"))
+        .execution_options(populate_existing=True)
+    )
+
+
 def get_followup(session: Session, user: User, followup_id) -> FollowUp:
     """A follow-up in any state, with its job and contact (archived or not)."""
     fid = parse_id(followup_id, "Follow-up")
-    stmt = queries.embedded(queries.with_job_and_contact(select(FollowUp))).where(
-        FollowUp.id == fid, FollowUp.user_id == user.id
-    )
-    row = session.scalar(stmt.execution_options(populate_existing=True))
+    row = session.scalar(_followup_statement(), {"fid": fid, "user_id": user.id})
     if row is None:
         raise NotFound(f"Follow-up {followup_id} was not found.")
     return row

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from followups import clock
+from followups import clock, replica
 from followups.cadence import DEFAULT, Cadence
 from followups.followups.service import rezone_open
 from followups.errors import Conflict, Invalid, Unauthorized
@@ -101,6 +101,7 @@ def authenticate(session: Session, token: str, now: datetime) -> User:
     )
     if user is None:
         raise Unauthorized("The bearer token is missing, expired or revoked.")
+    replica.acting_for(session, user)  # a write request then records that the user wrote
     return user
 
 

@@ -1,0 +1,153 @@
+"""The limit: `GET /followups?due=` and `/health` as a bare ASGI app, psycopg 3 directly.
+
+    FOLLOWUPS_DATABASE_URL=postgresql+psycopg://... .venv/bin/uvicorn raw_asgi:app --app-dir bench \
+        --workers 2 --no-access-log --loop uvloop --http httptools
+
+No framework, no ORM, no validation models: the same two questions the API asks (the
+bearer token's user, then the bucket with the same joins, filters, order and limit)
+on one autocommit connection per worker, and the same JSON bytes out. It answers only
+what the benchmark sends; anything else is a bare 404 or 401. PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+AUTH_SQL = """
+SELECT app_user.id, app_user.timezone FROM app_user JOIN api_token ON api_token.user_id = app_user.id
+WHERE api_token.token_hash = %s AND api_token.revoked_at IS NULL AND api_token.expires_at > %s
+"""
+
+BUCKET_SQL = """
+SELECT follow_up.id, follow_up.job_id, follow_up.contact_id, follow_up.outreach_id,
+       follow_up.attempt_no, follow_up.type, follow_up.due_at, follow_up.sent_at,
+       follow_up.cancelled_at, follow_up.cancel_reason, follow_up.note, follow_up.why,
+       job.id, job.company, job.role, job.url, job.stage, job.archived_at, job.created_at,
+       contact.id, contact.name, contact.email, contact.company, contact.linkedin_url,
+       contact.archived_at, contact.created_at
+FROM follow_up LEFT OUTER JOIN job ON job.id = follow_up.job_id
+LEFT OUTER JOIN contact ON contact.id = follow_up.contact_id
+WHERE follow_up.user_id = %s AND follow_up.sent_at IS NULL AND follow_up.cancelled_at IS NULL
+  AND job.archived_at IS NULL AND contact.archived_at IS NULL AND {bucket}
+ORDER BY follow_up.due_at, follow_up.id
+LIMIT %s
+"""
+BUCKETS = {
+    "today": BUCKET_SQL.format(bucket="follow_up.due_at >= %s AND follow_up.due_at < %s"),
+    "overdue": BUCKET_SQL.format(bucket="follow_up.due_at < %s"),
+    "upcoming": BUCKET_SQL.format(bucket="follow_up.due_at >= %s"),
+}
+
+
+def conninfo(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://...) as a libpq URI."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgresql") else url
+
+
+def _instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z"
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _today(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    day = now.astimezone(tz).date()
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    nxt = day + timedelta(days=1)
+    return start, datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(UTC)
+
+
+def _followup(r) -> dict:
+    job = None if r[12] is None else {
+        "id": str(r[12]), "company": r[13], "role": r[14], "url": r[15], "stage": r[16],
+        "archived": r[17] is not None, "archivedAt": _instant(r[17]), "createdAt": _instant(r[18]),
+    }
+    contact = None if r[19] is None else {
+        "id": str(r[19]), "name": r[20], "email": r[21], "company": r[22], "linkedinUrl": r[23],
+        "archived": r[24] is not None, "archivedAt": _instant(r[24]), "createdAt": _instant(r[25]),
+    }
+    return {
+        "id": str(r[0]), "jobId": _str(r[1]), "contactId": _str(r[2]), "outreachId": _str(r[3]),
+        "attemptNo": r[4], "type": r[5], "dueAt": _instant(r[6]), "sentAt": _instant(r[7]),
+        "cancelledAt": _instant(r[8]), "cancelReason": r[9], "note": r[10], "why": r[11],
+        "job": job, "contact": contact,
+    }
+
+
+class Raw:
+    def __init__(self) -> None:
+        self.conn: psycopg.Connection | None = None
+        self.zones: dict[str, ZoneInfo] = {}
+
+    def connection(self) -> psycopg.Connection:
+        # Opened in the worker (after the fork), on first use.
+        if self.conn is None or self.conn.closed:
+            url = conninfo(os.environ["FOLLOWUPS_DATABASE_URL"])
+            self.conn = psycopg.connect(url, autocommit=True)
+        return self.conn
+
+    def followups(self, headers: list[tuple[bytes, bytes]], query: bytes) -> tuple[int, bytes]:
+        token = None
+        for name, value in headers:
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                token = value[7:].decode().strip()
+        if not token:
+            return 401, b'{"error":"Unauthorized","detail":"A bearer token is required."}'
+        params = dict(parse_qsl(query.decode()))
+        due = params.get("due", "today")
+        limit = int(params.get("limit", "200"))
+        if due not in BUCKETS or not 1 <= limit <= 500:
+            return 422, b'{"error":"ValidationError","detail":"bad query"}'
+        now = datetime.now(UTC)
+        conn = self.connection()
+        user = conn.execute(AUTH_SQL, (hashlib.sha256(token.encode()).hexdigest(), now)).fetchone()
+        if user is None:
+            return 401, b'{"error":"Unauthorized","detail":"The bearer token is invalid."}'
+        tz = self.zones.get(user[1]) or self.zones.setdefault(user[1], ZoneInfo(user[1]))
+        start, end = _today(now, tz)
+        bounds = {"today": (start, end), "overdue": (start,), "upcoming": (end,)}[due]
+        rows = conn.execute(BUCKETS[due], (user[0], *bounds, limit)).fetchall()
+        body = json.dumps([_followup(r) for r in rows], ensure_ascii=False, separators=(",", ":"))
+        return 200, body.encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    if self.conn is not None:
+                        self.conn.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path = scope["path"]
+        if path == "/health":
+            status, body = 200, b'{"status":"ok"}'
+        elif path == "/followups" and scope["method"] == "GET":
+            status, body = self.followups(scope["headers"], scope["query_string"])
+        else:
+            status, body = 404, b'{"error":"NotFound","detail":"There is nothing at this address."}'
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+
+app = Raw()
