@@ -240,7 +240,8 @@ def verify(db_url: str, ledger: Ledger, delays: int = 2) -> list[str]:
             problems.append(f"{orphans} sent attempts without their next attempt")
         lasts = s.scalar(select(func.count()).select_from(FollowUp).where(
             FollowUp.sent_at.is_not(None), FollowUp.attempt_no == delays))
-        dormant = s.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "dormant_candidate"))
+        dormant = s.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "dormant_candidate"))
         if lasts != dormant:
             problems.append(f"{lasts} last attempts sent but {dormant} dormant checks")
         for fid, due in ledger.snoozed.items():

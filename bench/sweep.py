@@ -60,10 +60,7 @@ def fill(database: Database, *, users: int, due: int, idle: int, now: datetime) 
         for i in range(count):
             u = i % users
             fid = uuid.uuid4()
-            if kind == "due":
-                due_at = now - timedelta(minutes=1 + i % 5000)
-            else:
-                due_at = now + timedelta(days=2 + i % 60)
+            due_at = now - timedelta(minutes=1 + i % 5000) if kind == "due" else now + timedelta(days=2 + i % 60)
             row = dict(id=fid, user_id=user_rows[u]["id"], chain_id=fid, attempt_no=1, type="STANDARD",
                        job_id=job_rows[u]["id"], due_at=due_at, remind_at=due_at - timedelta(hours=12),
                        revision=0, created_at=now, updated_at=now)

@@ -12,13 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from cli_helpers import FOLLOWUPS
+from conftest import pg_url
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import is_at_head
-
-from cli_helpers import FOLLOWUPS
-from conftest import pg_url
-
 
 
 def free_port() -> int:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from helpers import bucket, bucket_ids, followup, job, outreach, send
 from conftest import NOW
+from helpers import bucket, bucket_ids, followup, job, outreach, send
 
 
 def test_outreach_schedules_attempt_one_three_days_later(api, ada):

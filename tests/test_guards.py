@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-
-import pytest
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from followups.models import Job

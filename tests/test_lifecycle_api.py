@@ -126,6 +126,8 @@ def test_outreach_filters_by_job_and_contact(api, ada):
     a = outreach(api, ada, jobId=j["id"])
     b = outreach(api, ada, contactId=c["id"])
     both = outreach(api, ada, jobId=j["id"], contactId=c["id"])
-    assert {o["id"] for o in api.call("GET", f"/outreach?jobId={j['id']}", ada, 200).json()} == {a["id"], both["id"]}
-    assert {o["id"] for o in api.call("GET", f"/outreach?contactId={c['id']}", ada, 200).json()} == {b["id"], both["id"]}
+    by_job = api.call("GET", f"/outreach?jobId={j['id']}", ada, 200).json()
+    by_contact = api.call("GET", f"/outreach?contactId={c['id']}", ada, 200).json()
+    assert {o["id"] for o in by_job} == {a["id"], both["id"]}
+    assert {o["id"] for o in by_contact} == {b["id"], both["id"]}
     assert len(api.call("GET", "/outreach", ada, 200).json()) == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -43,7 +43,7 @@ def test_instants_keep_their_moment_and_read_back_as_utc(db):
                   updated_at=plus_two))
     with db.transaction(write=False) as s:
         job = s.scalar(select(Job))
-        assert job.created_at == datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc)
+        assert job.created_at == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
         assert job.created_at.utcoffset() == timedelta(0)
         # Comparisons run on the UTC value in SQL too.
         assert s.scalar(select(Job.id).where(Job.created_at < plus_two + timedelta(seconds=1))) == job.id

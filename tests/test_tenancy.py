@@ -8,7 +8,6 @@ import re
 from sqlalchemy import UniqueConstraint, event
 
 from followups.models import Base
-
 from helpers import contact, followup, job, outreach, send
 
 # Tables that are not distributed by user_id, and why.

@@ -13,7 +13,6 @@ from followups.config import Settings
 from followups.delivery.webhook import verify
 from followups.models import Delivery, Notification
 from followups.worker import Worker
-
 from helpers import bucket, followup, job, outreach, send
 from servers import SmtpSink, WebhookReceiver
 
@@ -74,7 +73,7 @@ def test_sent_cancelled_or_archived_before_the_reminder_get_none(api, ada, worke
     j1, j2 = job(api, ada), job(api, ada, company="Hidden")
     sent = followup(api, ada, "2026-03-05T09:00:00Z", jobId=j1["id"])
     cancelled = followup(api, ada, "2026-03-05T09:00:00Z", jobId=j1["id"])
-    archived = followup(api, ada, "2026-03-05T09:00:00Z", jobId=j2["id"])
+    followup(api, ada, "2026-03-05T09:00:00Z", jobId=j2["id"])  # its job is archived below
     send(api, ada, sent["id"])
     api.call("DELETE", f"/followups/{cancelled['id']}", ada, 204)
     api.call("PATCH", f"/jobs/{j2['id']}", ada, 200, json={"archived": True})

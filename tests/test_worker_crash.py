@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from followups.models import Delivery, FollowUp, Job, Notification, User
-
 from cli_helpers import FOLLOWUPS
 from conftest import _truncate
+from followups.models import Delivery, FollowUp, Job, Notification, User
 from servers import WebhookReceiver
 
 DUE = 10_000

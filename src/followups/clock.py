@@ -9,11 +9,11 @@ ambiguous one (inside a fall-back overlap) takes its first occurrence.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-UTC = timezone.utc
+UTC = UTC
 SATURDAY = 5
 
 

@@ -75,7 +75,9 @@ Url = Annotated[
 ]
 Note = Annotated[str, StringConstraints(max_length=NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control), AfterValidator(_email)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+]
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 RefId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]

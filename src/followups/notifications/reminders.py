@@ -47,7 +47,10 @@ def reminder_message() -> ColumnElement[str]:
     attempt = " (attempt " + cast(FollowUp.attempt_no, String) + ")"
     about = Job.company + " – " + Job.role
     return case(
-        (and_(Job.id.is_not(None), Contact.id.is_not(None)), "Follow up with " + Contact.name + " about " + about + attempt),
+        (
+            and_(Job.id.is_not(None), Contact.id.is_not(None)),
+            "Follow up with " + Contact.name + " about " + about + attempt,
+        ),
         (Job.id.is_not(None), "Follow up on " + about + attempt),
         (Contact.id.is_not(None), "Follow up on " + Contact.name + attempt),
         else_="Follow up on your outreach" + attempt,

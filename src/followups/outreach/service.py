@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups.contacts.service import get_contact
+from followups.errors import NotFound
 from followups.followups.service import cancel_open, new_chain
 from followups.jobs.service import get_job
 from followups.models import (
@@ -22,7 +23,6 @@ from followups.models import (
     Stage,
     User,
 )
-from followups.errors import NotFound
 from followups.owned import get_owned, require_job_or_contact
 
 

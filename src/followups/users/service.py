@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from followups import clock, replica
 from followups.cadence import DEFAULT, Cadence
-from followups.followups.service import rezone_open
 from followups.errors import Conflict, Invalid, Unauthorized
+from followups.followups.service import rezone_open
 from followups.models import ApiToken, User
 
 DEFAULT_DIGEST_HOUR = 8
