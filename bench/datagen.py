@@ -5,7 +5,7 @@
 
 Every user has jobs, contacts and outreach; each outreach starts a chain of two
 follow-ups (attempt 1 sent; attempt 2 open, sent or cancelled), due dates spread over
-45 days either side of now, one job in twenty archived. Two users are made through
+45 days either side of now, one job in twenty archived. These users are made through
 the services (a real password hash, a real login token):
 
 - `bench@bench.example`, whose `today` bucket holds exactly --due-today follow-ups

@@ -1,7 +1,7 @@
 """HTTP benchmarks against the limit: the API beside a bare ASGI app, on real servers.
 
     .venv/bin/python bench/perf.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/followups_perf_bench
-    .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:///tmp/b.db   # tiny, no wrk
+    .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:////tmp/b.db   # tiny, no wrk
 
 Every server is a real process started here: `uvicorn followups.api.app:create_app
 --factory --workers 2 --no-access-log --loop uvloop --http httptools`, and the raw ASGI
@@ -18,6 +18,9 @@ PostgreSQL, in one run:
   alternated; unloaded latency; latency at a fixed --rate; mark-sent throughput.
 SQLite: list throughput and unloaded latency of the API at --sqlite-size.
 
+--before-src serves a second API from a copy of `src/` beside the first, for a
+before/after in one run. Each load run waits (up to --wait-quiet s) for the shared
+machine to be quiet and reports how busy it was, and the server's CPU per request.
 Prints each figure with its target, writes --json and the scaling plot --plot (PNG).
 The databases named by --pg-url and --sqlite-url are emptied.
 """
@@ -613,7 +616,7 @@ def main() -> None:
     parser.add_argument("--before-src", help="also run the API from this copy of src/ (before/after)")
     parser.add_argument("--wait-quiet", type=float, default=10.0,
                         help="before each load run, wait up to this long for the machine to be "
-                             f"less than {QUIET:.0%} busy (a shared machine)")
+                             f"less than {QUIET * 100:.0f} %% busy (a shared machine)")
     parser.add_argument("--plot", help="write the scaling curve here (PNG)")
     parser.add_argument("--json", help="write every figure here")
     parser.add_argument("--smoke", action="store_true",

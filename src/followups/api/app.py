@@ -26,9 +26,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         # Start-up's objects live as long as the process: frozen, the collector no longer
-        # scans them, and a larger first generation makes it run less often (about 18 % less
-        # CPU per list request, bench/RESULTS.md). Undone at shutdown, for processes (tests)
-        # that make many apps.
+        # scans them, and a larger first generation makes it run less often (less CPU per
+        # request, bench/RESULTS.md). Undone at shutdown, for processes (tests) that make
+        # many apps.
         gc.freeze()
         threshold = gc.get_threshold()
         gc.set_threshold(50_000, 20, 20)
