@@ -47,7 +47,7 @@ test: $(VENV)/.installed-dev chromium
 BENCH_PG_ADMIN ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_PG_DB ?= followups_perf_bench
 BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(BENCH_PG_DB)
-BENCH_SQLITE ?= /tmp/followups-bench.db
+BENCH_SQLITE ?= bench/.out/followups-bench.db
 BENCH_ARGS ?=
 
 $(VENV)/.installed-bench: $(BIN)/python pyproject.toml
@@ -61,8 +61,9 @@ bench: $(VENV)/.installed-bench
 	fi
 	@psql "$(BENCH_PG_ADMIN)" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(BENCH_PG_DB)'" | grep -q 1 \
 	  || psql "$(BENCH_PG_ADMIN)" -qc 'CREATE DATABASE "$(BENCH_PG_DB)"'
+	@mkdir -p bench/.out
 	$(BIN)/python bench/perf.py --pg-url $(BENCH_PG_URL) --sqlite-url sqlite:///$(BENCH_SQLITE) \
-	  --plot bench/scaling.png --json /tmp/followups-bench.json $(BENCH_ARGS)
+	  --plot bench/scaling.png --json bench/.out/followups-bench.json $(BENCH_ARGS)
 	$(BIN)/python bench/sweep.py --url $(BENCH_PG_URL) --batch 20000
 	$(BIN)/python bench/sweep.py --url sqlite:///$(BENCH_SQLITE) --batch 20000
 

@@ -1,7 +1,7 @@
 """CPU per request of `GET /followups?due=today`, in process: the ASGI app called directly
 (no network, no load generator), N requests, C at a time, on data from datagen.py.
 
-    .venv/bin/python bench/inproc.py --url sqlite:////tmp/inproc.db --followups 100000
+    .venv/bin/python bench/inproc.py --url sqlite:///bench/.out/inproc.db --followups 100000
     .venv/bin/python bench/inproc.py --url ... --gc default     # without the lifespan's gc tuning
     .venv/bin/python bench/inproc.py --url ... --profile        # pyinstrument, one request at a time
 

@@ -1,7 +1,7 @@
 """HTTP benchmarks against the limit: the API beside a bare ASGI app, on real servers.
 
     .venv/bin/python bench/perf.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/followups_perf_bench
-    .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:////tmp/b.db   # tiny, no wrk
+    .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:///bench/.out/b.db   # tiny, no wrk
 
 Every server is a real process started here: `uvicorn followups.api.app:create_app
 --factory --workers 2 --no-access-log --loop uvloop --http httptools`, and the raw ASGI
