@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -146,9 +147,9 @@ def ada(api) -> dict:
     return api.signup("ada@example.com", "UTC")
 
 
-@pytest.fixture
-def live_url(app):
-    """The app served by a real uvicorn on loopback, so requests run truly concurrently."""
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app served by a real uvicorn on a free loopback port, in a thread; yields its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -159,6 +160,15 @@ def live_url(app):
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_url(app):
+    """A real server, so requests run truly concurrently."""
+    with serving(app) as url:
+        yield url

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from conftest import serving
 from followups.api.app import create_app
 from followups.config import Settings
 from followups.db import Database, make_engine
@@ -90,19 +87,8 @@ def live(cluster, bouncer):
     database = Database(settings)
     upgrade(database.engine)  # migrations through the pooler too
     app = create_app(settings, db=database, migrate=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", database
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url, database
     database.dispose()
 
 
