@@ -56,3 +56,32 @@ def test_naive_instants_are_refused(db):
         s.flush()
     with db.transaction(write=False) as s:
         assert s.scalar(select(User.id)) is None
+
+
+def test_upgrading_an_existing_sqlite_database_keeps_its_rows(tmp_path):
+    """Batch migrations rebuild tables; with rows referencing them that must still work."""
+    from sqlalchemy import text
+
+    from followups.config import Settings
+    from followups.db import Database
+    from followups.migrate import upgrade
+
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'old.db'}"))
+    upgrade(database.engine, "d6509d4b4b32")  # the first schema
+    uid = uuid.uuid4().hex
+    with database.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO app_user (id, email, email_key, password_hash, timezone, followup_delays_days,"
+            " dormant_after_days, skip_weekends, digest_hour, digest_email, created_at)"
+            " VALUES (:id, 'a@example.com', 'a@example.com', 'x', 'UTC', '[3, 3]', 7, 0, 8, 1,"
+            " '2026-01-01 00:00:00')"), {"id": uid})
+        conn.execute(text(
+            "INSERT INTO job (id, user_id, company, role, stage, created_at, updated_at)"
+            " VALUES (:id, :uid, 'Acme', 'Dev', 'APPLIED', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+            {"id": uuid.uuid4().hex, "uid": uid})
+    upgrade(database.engine)
+    assert is_at_head(database.engine)
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM job")).scalar() == 1
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
