@@ -10,12 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from followups import observability, replica
 from followups.errors import Unauthorized
-from followups.models import ApiToken, User
+from followups.models import User
 from followups.users import service as users
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -64,30 +63,8 @@ async def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Dep
     return creds.credentials
 
 
-# users.authenticate's question with its statement built once: building it cost every
-# request about 0.1 ms of CPU (bench/RESULTS.md).
-_TOKEN_USER = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > bindparam("now"),
-    )
-)
-
-
-def _authenticate(session: Session, token: str, now: datetime) -> User:
-    """users.authenticate, cheaper: the same lookup, answer and error."""
-    user = session.scalar(_TOKEN_USER, {"token_hash": users.token_hash(token), "now": now})
-    if user is None:
-        raise Unauthorized("The bearer token is missing, expired or revoked.")
-    replica.acting_for(session, user)  # a write request then records that the user wrote
-    return user
-
-
 def _sign_in(request: Request, session: Session, token: str, now: datetime) -> User:
-    user = _authenticate(session, token, now)  # always on the primary
+    user = users.authenticate(session, token, now)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
     if request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES:
         replica.reads_from_replica(session, request.app.state.db.replica, user)
