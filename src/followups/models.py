@@ -7,7 +7,7 @@ cancelled_at (with cancel_reason) keep the history.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -57,14 +58,21 @@ class Outcome(StrEnum):
     POSITIVE = "POSITIVE"
     NEGATIVE = "NEGATIVE"
     NO_RESPONSE = "NO_RESPONSE"
+    # "Not now": a reply that pauses the thread until a date (Outreach.resume_on).
+    LATER = "LATER"
 
 
+# A reply settles the thread: its open follow-ups are cancelled.
 REPLIES = frozenset({Outcome.POSITIVE, Outcome.NEGATIVE})
+# Every outcome that is an answer from the other side (for reply statistics).
+ANSWERS = REPLIES | {Outcome.LATER}
 
 
 class FollowupType(StrEnum):
     STANDARD = "STANDARD"
     APPOINTMENT = "APPOINTMENT"
+    # The one note after an interview stage (stage-aware rule): no cadence follows it.
+    THANK_YOU = "THANK_YOU"
 
 
 class NotificationKind(StrEnum):
@@ -89,6 +97,12 @@ class User(Base):
     followup_delays_days: Mapped[list[int]] = mapped_column(JSON)
     dormant_after_days: Mapped[int] = mapped_column(Integer)
     skip_weekends: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Attempt delays follow the user's own median days to reply (within 2..10 days).
+    cadence_adaptive: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    # The job-search rules (followups.rules.Rules as JSON); null means all defaults.
+    rules: Mapped[dict | None] = mapped_column(JSON)
     # Daily digest at this local hour; next_digest_at is that instant, kept ahead by the worker.
     digest_hour: Mapped[int] = mapped_column(Integer, default=8)
     digest_email: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -182,6 +196,10 @@ class Outreach(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16), default=Outcome.NONE.value)
+    # When the outcome became an answer (POSITIVE, NEGATIVE, LATER): reply statistics.
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # LATER: the local date the thread resumes on.
+    resume_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Deleting an outreach hides it; its follow-ups keep pointing at it as history.
@@ -231,7 +249,12 @@ class FollowUp(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
-    why: Mapped[str | None] = mapped_column(String(500))
+    why: Mapped[str | None] = mapped_column(String(1000))
+    # The due date was given by the user (POST /followups, PATCH, a "not now" date):
+    # the rules never move it.
+    due_set_by_user: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     # Bumped on every reschedule (calendar SEQUENCE, and a fresh reminder).
     revision: Mapped[int] = mapped_column(Integer, default=0)
     # Start of the owner's local day of due_at: from then on it is "due" (today or
