@@ -14,6 +14,7 @@ from followups.errors import NotFound
 from followups.followups.service import cancel_open, new_chain
 from followups.jobs.service import get_job
 from followups.models import (
+    ANSWERS,
     CLOSED_STAGES,
     REPLIES,
     Channel,
@@ -102,6 +103,10 @@ def update_outreach(session: Session, user: User, outreach_id, *, changes: dict,
         outreach.note = changes["note"]
     if "outcome" in changes:
         outcome: Outcome = changes["outcome"]
+        if outcome in ANSWERS and outreach.outcome not in ANSWERS:
+            outreach.replied_at = now
+        elif outcome not in ANSWERS:
+            outreach.replied_at = None
         outreach.outcome = outcome.value
         if outcome in REPLIES:
             cancel_open(
