@@ -8,8 +8,8 @@ explanation (`why`) that the API and the pages show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from followups import clock
 
 MAX_DELAYS = 10
 MAX_DAYS = 365
+# Dates without a time of day (a "not now" date, a thank-you note) fall due at 09:00 local.
+RESUME_HOUR = 9
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,11 @@ class Cadence:
     followup_delays_days: tuple[int, ...] = (3, 3)
     dormant_after_days: int = 7
     skip_weekends: bool = False
+    # Local dates skipped like weekends (rules.Rules.holidays).
+    holidays: frozenset[date] = field(default=frozenset())
+    # Why the delays are what they are when they are not the user's fixed ones
+    # (adaptive delays): appended to the explanation of every attempt.
+    delay_note: str | None = None
 
     def __post_init__(self) -> None:
         delays = self.followup_delays_days
@@ -73,23 +80,73 @@ def relative_day(day: date, today: date) -> str:
     return f"in {delta} days" if delta > 0 else f"{-delta} days ago"
 
 
-def _due(anchor: datetime, days: int, tz: ZoneInfo, cadence: Cadence) -> tuple[datetime, str]:
-    """anchor + days, weekend-shifted if the cadence says so, and the sentence for it."""
+@dataclass(frozen=True)
+class Limits:
+    """What the user's rules add to one placement, found in the database by the caller."""
+
+    # Not before this instant (the minimum gap after the last touch), and why.
+    not_before: datetime | None = None
+    not_before_why: str = ""
+    # Local days already taken by a follow-up for the same company, and whose.
+    busy_days: frozenset[date] = frozenset()
+    company: str = ""
+
+
+NO_LIMITS = Limits()
+# Enough for a year of holidays and busy days; the loop only ever moves forward.
+_MAX_MOVES = 400
+
+
+def settle(due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LIMITS) -> tuple[datetime, str]:
+    """Move a cadence-made date forward until no rule objects: the minimum gap, weekends
+    (if skipped), holidays, and days taken by the same company. Returns the date and the
+    explanation to append ("" when it did not move)."""
+    start, reasons = due, []
+    for _ in range(_MAX_MOVES):
+        day = clock.local_date(due, tz)
+        if limits.not_before is not None and due < limits.not_before:
+            reason, due = limits.not_before_why, limits.not_before
+        elif cadence.skip_weekends and clock.is_weekend(due, tz):
+            reason, due = "weekends skipped", clock.skip_weekend(due, tz)
+        elif day in cadence.holidays:
+            reason, due = f"{day:%a} {day.day} {day:%b} is a holiday", clock.add_days(due, 1, tz)
+        elif day in limits.busy_days:
+            reason = f"{limits.company} already has a follow-up on {day:%a} {day.day} {day:%b}"
+            due = clock.add_days(due, 1, tz)
+        else:
+            break
+        if reason not in reasons:
+            reasons.append(reason)
+    if due == start:
+        return due, ""
+    return due, f", moved to {day_label(due, tz)} ({'; '.join(reasons)})"
+
+
+def _due(
+    anchor: datetime, days: int, tz: ZoneInfo, cadence: Cadence, limits: Limits
+) -> tuple[datetime, str]:
+    """anchor + days, moved on by the rules that apply, and the sentence for it."""
     due = clock.add_days(anchor, days, tz)
     text = f"{day_label(anchor, tz)} + {days} day{'s' if days != 1 else ''} = {day_label(due, tz)}"
-    if cadence.skip_weekends and clock.is_weekend(due, tz):
-        due = clock.skip_weekend(due, tz)
-        text += f", moved to {day_label(due, tz)} (weekends skipped)"
-    return due, text
+    if cadence.delay_note:
+        text += f" ({cadence.delay_note})"
+    due, moved = settle(due, tz, cadence, limits)
+    return due, text + moved
 
 
-def first_attempt(outreach_sent_at: datetime, tz: ZoneInfo, cadence: Cadence = DEFAULT) -> Step:
-    due, text = _due(outreach_sent_at, cadence.followup_delays_days[0], tz, cadence)
+def first_attempt(
+    outreach_sent_at: datetime, tz: ZoneInfo, cadence: Cadence = DEFAULT, limits: Limits = NO_LIMITS
+) -> Step:
+    due, text = _due(outreach_sent_at, cadence.followup_delays_days[0], tz, cadence, limits)
     return Step("attempt", 1, due, f"Attempt 1: outreach sent {text}")
 
 
 def after_sent(
-    attempt_no: int, sent_at: datetime, tz: ZoneInfo, cadence: Cadence = DEFAULT
+    attempt_no: int,
+    sent_at: datetime,
+    tz: ZoneInfo,
+    cadence: Cadence = DEFAULT,
+    limits: Limits = NO_LIMITS,
 ) -> Step:
     """What sending attempt `attempt_no` at `sent_at` makes.
 
@@ -100,10 +157,30 @@ def after_sent(
         raise ValueError("attempt numbers start at 1")
     if attempt_no < cadence.attempts:
         nxt = attempt_no + 1
-        due, text = _due(sent_at, cadence.followup_delays_days[attempt_no], tz, cadence)
+        due, text = _due(sent_at, cadence.followup_delays_days[attempt_no], tz, cadence, limits)
         return Step("attempt", nxt, due, f"Attempt {nxt}: attempt {attempt_no} sent {text}")
-    due, text = _due(sent_at, cadence.dormant_after_days, tz, cadence)
+    # The dormant check is the user's own reminder, not a message to a person: no limits.
+    due, text = _due(sent_at, cadence.dormant_after_days, tz, replace(cadence, delay_note=None), NO_LIMITS)
     return Step("dormant", None, due, f"Dormant check: attempt {attempt_no} sent {text}, no reply")
+
+
+def resume_step(day: date, phrase: str, tz: ZoneInfo) -> Step:
+    """A "not now" reply: one follow-up at 09:00 local on the day they named (their date,
+    kept as given)."""
+    due = clock.at_local_time(day, RESUME_HOUR, 0, tz)
+    said = f' ("{phrase}")' if phrase != day.isoformat() else ""
+    return Step("attempt", 1, due, f"Not now{said}: the thread pauses until {day_label(due, tz)}")
+
+
+def thank_you_step(stage: str, now: datetime, tz: ZoneInfo, cadence: Cadence) -> Step:
+    """Stage-aware rule: one thank-you note the next local day at 09:00 (quiet days skipped)."""
+    due = clock.at_local_time(clock.local_date(now, tz) + timedelta(days=1), RESUME_HOUR, 0, tz)
+    due, moved = settle(due, tz, cadence)
+    why = (
+        f"Thank-you note: the job moved to {stage} on {day_label(now, tz)}, the outreach cadence"
+        f" stopped; due the next day at 09:00{moved}"
+    )
+    return Step("attempt", 1, due, why)
 
 
 def manual_why(due_at: datetime, tz: ZoneInfo, attempt_no: int = 1) -> str:

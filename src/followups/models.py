@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from followups import clock
 from followups.cadence import Cadence
 from followups.db import Base, UTCDateTime
+from followups.rules import Rules
 
 OPEN_SQL = "sent_at IS NULL AND cancelled_at IS NULL"
 
@@ -123,11 +124,17 @@ class User(Base):
         return clock.zone(self.timezone)
 
     @property
+    def rule_set(self) -> Rules:
+        return Rules.from_json(self.rules)
+
+    @property
     def cadence(self) -> Cadence:
+        """The fixed cadence with the user's quiet days (adaptive delays: followups.planner)."""
         return Cadence(
             followup_delays_days=tuple(self.followup_delays_days),
             dormant_after_days=self.dormant_after_days,
             skip_weekends=self.skip_weekends,
+            holidays=frozenset(self.rule_set.holidays),
         )
 
 
