@@ -23,11 +23,16 @@ def parse_id(raw: str | uuid.UUID, label: str) -> uuid.UUID:
         raise NotFound(f"{label} {raw!r} was not found.") from None
 
 
-def get_owned(session: Session, model: type[T], user_id: uuid.UUID, raw_id, label: str) -> T:
+def get_owned(
+    session: Session, model: type[T], user_id: uuid.UUID, raw_id, label: str, *, for_update: bool = False
+) -> T:
+    """A row of the user's, or NotFound. `for_update` locks it (PostgreSQL; SQLite's
+    writers are serialised by BEGIN IMMEDIATE) for a read-decide-write use case."""
     row_id = parse_id(raw_id, label)
-    row = session.scalar(
-        select(model).where(model.id == row_id, model.user_id == user_id)  # type: ignore[attr-defined]
-    )
+    stmt = select(model).where(model.id == row_id, model.user_id == user_id)  # type: ignore[attr-defined]
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
     if row is None:
         raise NotFound(f"{label} {raw_id!s} was not found.")
     return row

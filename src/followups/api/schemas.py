@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
 from followups.models import Channel, FollowupType, Outcome, Stage
 
 MIN_YEAR, MAX_YEAR = 1970, 2999
@@ -140,6 +141,40 @@ class CadenceIO(Wire):
     ] = [3, 3]
     dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)] = 7
     skip_weekends: Annotated[bool, Field(strict=True)] = False
+    # Attempt delays follow the user's median days to reply (2..10, after 5 replies with a
+    # known date; GET /stats). Shown only when on, so the v1 shape stays as it was.
+    adaptive: Annotated[bool, Field(strict=True, exclude_if=lambda on: not on)] = False
+
+
+Holidays = Annotated[list[date], Field(max_length=MAX_HOLIDAYS)]
+GapDays = Annotated[int, Field(ge=0, le=MAX_GAP_DAYS, strict=True)]
+
+
+class RulesOut(Wire):
+    """The job-search rules (all off by default; see followups.rules)."""
+
+    thread_by_job: bool
+    spread_by_company: bool
+    min_gap_days: int
+    stage_aware: bool
+    holidays: list[date]
+
+
+class RulesUpdate(Patch):
+    """Only the rules given change; `holidays` replaces the list."""
+
+    _not_null = not_null("thread_by_job", "spread_by_company", "min_gap_days", "stage_aware", "holidays")
+    thread_by_job: Annotated[bool, Field(strict=True)] | None = None
+    spread_by_company: Annotated[bool, Field(strict=True)] | None = None
+    min_gap_days: GapDays | None = None
+    stage_aware: Annotated[bool, Field(strict=True)] | None = None
+    holidays: Holidays | None = None
+
+
+class HolidaysImported(Wire):
+    added: int
+    ignored: int
+    holidays: list[date]
 
 
 def _http_url(value: str) -> str:
@@ -166,16 +201,18 @@ class MeOut(UserOut):
     webhook: WebhookOut | None
     # Path of the secret calendar feed (GET it with no other auth); null when revoked.
     calendar_path: str | None
+    rules: RulesOut
 
 
 class MeUpdate(Patch):
-    _not_null = not_null("timezone", "cadence", "digest_hour", "digest_email")
+    _not_null = not_null("timezone", "cadence", "digest_hour", "digest_email", "rules")
     timezone: TimeZoneName | None = None
     cadence: CadenceIO | None = None
     digest_hour: Annotated[int, Field(ge=0, le=23, strict=True)] | None = None
     digest_email: Annotated[bool, Field(strict=True)] | None = None
     # null removes the webhook.
     webhook: WebhookIn | None = None
+    rules: RulesUpdate | None = None
 
 
 # --- jobs and contacts ---------------------------------------------------------------
@@ -238,6 +275,14 @@ class ContactOut(Wire):
 # --- outreach and follow-ups ---------------------------------------------------------
 
 
+ResumePhrase = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_control),
+    Field(examples=["2026-12-15", "next week", "after the 15th", "in 10 days", "on Monday"]),
+]
+
+
 class JobOrContact(Wire):
     # At least one is required; the service says so with the field's name.
     job_id: RefId | None = None
@@ -250,12 +295,15 @@ class OutreachIn(JobOrContact):
     note: Note | None = None
     outcome: Outcome = Outcome.NONE
     create_followup: Annotated[bool, Field(strict=True)] = True
+    # With outcome LATER ("not now"): when to follow up, as a date or a short phrase.
+    resume_on: ResumePhrase | None = None
 
 
 class OutreachUpdate(Patch):
     _not_null = not_null("outcome")
     outcome: Outcome | None = None
     note: Note | None = None
+    resume_on: ResumePhrase | None = None
 
 
 class OutreachOut(Wire):
@@ -266,6 +314,10 @@ class OutreachOut(Wire):
     sent_at: datetime
     note: str | None
     outcome: Outcome
+    # When the answer came (POSITIVE, NEGATIVE, LATER set on an existing outreach).
+    replied_at: datetime | None
+    # LATER: the local day the thread resumes.
+    resume_on: date | None
     created_at: datetime
 
 

@@ -19,6 +19,7 @@ from followups import cadence as cad
 from followups import clock
 from followups.errors import Conflict, NotFound
 from followups.followups import queries
+from followups.followups.planner import Planner
 from followups.models import (
     Contact,
     FollowUp,
@@ -106,8 +107,9 @@ def new_chain(
     outreach_id: uuid.UUID | None = None,
     note: str | None = None,
     type: FollowupType = FollowupType.STANDARD,
+    set_by_user: bool = False,
 ) -> FollowUp:
-    """Attempt 1 of a new chain."""
+    """Attempt 1 of a new chain (`set_by_user`: the rules never move its date)."""
     fid = uuid.uuid4()
     followup = FollowUp(
         id=fid,
@@ -122,6 +124,7 @@ def new_chain(
         remind_at=clock.start_of_local_day(due_at, user.zone),
         note=note,
         why=why,
+        due_set_by_user=set_by_user,
         revision=0,
         created_at=now,
         updated_at=now,
@@ -157,6 +160,7 @@ def create_followup(
         contact_id=contact.id if contact else None,
         note=note,
         type=type,
+        set_by_user=True,
     )
 
 
@@ -187,11 +191,8 @@ def update_followup(
         values["note"] = changes["note"]
     if "due_at" in changes:
         due_at = changes["due_at"]
-        values["due_at"] = due_at
-        values["remind_at"] = clock.start_of_local_day(due_at, user.zone)
-        values["reminded_at"] = None  # the new date gets a reminder of its own
-        values["revision"] = FollowUp.revision + 1
-        values["why"] = f"Rescheduled by you to {cad.day_label(due_at, user.zone)}"
+        why = f"Rescheduled by you to {cad.day_label(due_at, user.zone)}"
+        values.update(_moved(due_at, why, user), due_set_by_user=True)
     result = session.execute(
         _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
     )
@@ -200,6 +201,37 @@ def update_followup(
     if "due_at" in changes:
         _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
     return get_followup(session, user, fid)
+
+
+def _moved(due_at: datetime, why: str, user: User) -> dict:
+    """The values that move an open follow-up to a new date (a new revision with a
+    reminder of its own)."""
+    return {
+        "due_at": due_at,
+        "remind_at": clock.start_of_local_day(due_at, user.zone),
+        "reminded_at": None,
+        "revision": FollowUp.revision + 1,
+        "why": why,
+    }
+
+
+def push_after_touch(
+    session: Session,
+    planner: Planner,
+    contact_id: uuid.UUID | None,
+    touch_at: datetime,
+    *,
+    keep_chain: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    """Minimum gap: after reaching a person, their other pending follow-ups move back."""
+    user = planner.user
+    for fid, due_at, why in planner.pushed_by_touch(contact_id, touch_at, keep_chain=keep_chain):
+        session.execute(
+            _open_update(user, fid).values(**_moved(due_at, why, user), updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
 
 
 def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
@@ -220,8 +252,9 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
         _explain_failure(session, user, fid, "sent")
     _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
     sent = get_followup(session, user, fid)
+    planner = Planner(session, user)
     if sent.type == FollowupType.STANDARD.value:
-        step = cad.after_sent(sent.attempt_no, now, user.zone, user.cadence)
+        step = planner.after_sent(sent, now)
         if step.kind == "attempt":
             session.add(
                 FollowUp(
@@ -235,6 +268,7 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
                     due_at=step.due_at,
                     remind_at=clock.start_of_local_day(step.due_at, user.zone),
                     why=step.why,
+                    due_set_by_user=False,
                     revision=0,
                     created_at=now,
                     updated_at=now,
@@ -256,6 +290,7 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
                 )
             )
         session.flush()
+    push_after_touch(session, planner, sent.contact_id, now, keep_chain=sent.chain_id, now=now)
     return sent
 
 

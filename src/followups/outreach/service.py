@@ -1,30 +1,65 @@
-"""Outreach: a message sent. Recording one starts a follow-up chain; a reply ends it."""
+"""Outreach: a message sent. Recording one starts a follow-up chain; a reply ends it;
+"not now" (LATER) pauses it until the day they named."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
+from followups import clock, phrases
 from followups.contacts.service import get_contact
-from followups.errors import NotFound
-from followups.followups.service import cancel_open, new_chain
-from followups.jobs.service import get_job
+from followups.errors import Invalid, NotFound
+from followups.followups.planner import Planner
+from followups.followups.service import cancel_open, new_chain, push_after_touch
+from followups.jobs.service import STAGE_STOPS, get_job
 from followups.models import (
     ANSWERS,
     CLOSED_STAGES,
     REPLIES,
     Channel,
+    Contact,
     FollowUp,
+    FollowupType,
+    Job,
     Outcome,
     Outreach,
     Stage,
     User,
 )
 from followups.owned import get_owned, require_job_or_contact
+
+
+def _resume_on(phrase: str | None, outcome: Outcome, user: User, now: datetime) -> date | None:
+    """The day a LATER ("not now") reply names; required with LATER, refused without it."""
+    if outcome != Outcome.LATER:
+        if phrase is not None:
+            raise Invalid.field("resumeOn", "is only taken with outcome LATER")
+        return None
+    if phrase is None:
+        raise Invalid.field("resumeOn", "is required with outcome LATER: when to follow up again")
+    try:
+        return phrases.resume_date(phrase, clock.local_date(now, user.zone))
+    except ValueError as exc:
+        raise Invalid.field("resumeOn", str(exc)) from None
+
+
+def _cadence_stopped(user: User, job: Job | None, contact: Contact | None) -> bool:
+    """No cadence towards a closed or archived job or contact; with the stage-aware rule,
+    none while the job is at an interview stage or has an offer either."""
+    if contact is not None and contact.archived:
+        return True
+    if job is None:
+        return False
+    stage = Stage(job.stage)
+    return (
+        job.archived
+        or stage in CLOSED_STAGES
+        or (user.rule_set.stage_aware and stage in STAGE_STOPS)
+    )
 
 
 def create_outreach(
@@ -39,10 +74,12 @@ def create_outreach(
     outcome: Outcome,
     create_followup: bool,
     now: datetime,
+    resume_on: str | None = None,
 ) -> tuple[Outreach, FollowUp | None]:
     require_job_or_contact(job_id, contact_id)
     job = get_job(session, user, job_id) if job_id is not None else None
     contact = get_contact(session, user, contact_id) if contact_id is not None else None
+    resume_day = _resume_on(resume_on, outcome, user, now)
     outreach = Outreach(
         user_id=user.id,
         job_id=job.id if job else None,
@@ -51,32 +88,84 @@ def create_outreach(
         sent_at=sent_at or now,
         note=note,
         outcome=outcome.value,
+        resume_on=resume_day,
         created_at=now,
         updated_at=now,
     )
     session.add(outreach)
     session.flush()
-    # No cadence after a reply, nor towards a closed or archived job or contact.
-    schedule = (
-        create_followup
-        and outcome not in REPLIES
-        and not (job and (job.archived or Stage(job.stage) in CLOSED_STAGES))
-        and not (contact and contact.archived)
-    )
+    planner = Planner(session, user)
+    if outcome in REPLIES:
+        _settle_thread(session, user, outreach, contact, outcome, now)
     followup = None
-    if schedule:
-        step = cad.first_attempt(outreach.sent_at, user.zone, user.cadence)
-        followup = new_chain(
-            session,
-            user,
-            due_at=step.due_at,
-            why=step.why,
-            now=now,
-            job_id=outreach.job_id,
-            contact_id=outreach.contact_id,
-            outreach_id=outreach.id,
-        )
+    if create_followup and outcome not in REPLIES and not _cadence_stopped(user, job, contact):
+        if resume_day is not None:
+            followup = _resume(session, user, outreach, resume_day, resume_on, now)
+        else:
+            step = planner.first_attempt(
+                outreach.sent_at, job_id=outreach.job_id, contact_id=outreach.contact_id
+            )
+            followup = new_chain(
+                session,
+                user,
+                due_at=step.due_at,
+                why=step.why,
+                now=now,
+                job_id=outreach.job_id,
+                contact_id=outreach.contact_id,
+                outreach_id=outreach.id,
+            )
+    push_after_touch(
+        session, planner, outreach.contact_id, outreach.sent_at,
+        keep_chain=followup.chain_id if followup else None, now=now,
+    )
     return outreach, followup
+
+
+def _thread(user: User, outreach: Outreach) -> ColumnElement[bool]:
+    """The follow-ups a reply to this outreach settles: its own; with the one-thread rule,
+    every outreach follow-up of its job (appointments stay)."""
+    own = FollowUp.outreach_id == outreach.id
+    if not (user.rule_set.thread_by_job and outreach.job_id is not None):
+        return own
+    return or_(own, and_(FollowUp.job_id == outreach.job_id, FollowUp.type != FollowupType.APPOINTMENT.value))
+
+
+def _settle_thread(
+    session: Session, user: User, outreach: Outreach, contact: Contact | None, outcome: Outcome, now: datetime
+) -> None:
+    cancel_open(
+        session, user.id, FollowUp.outreach_id == outreach.id,
+        reason=f"Reply received ({outcome.value})", now=now,
+    )
+    if user.rule_set.thread_by_job and outreach.job_id is not None:
+        who = f" from {contact.name}" if contact is not None else ""
+        cancel_open(
+            session, user.id, _thread(user, outreach),
+            reason=f"Reply received ({outcome.value}){who}: one reply settles the job", now=now,
+        )
+
+
+def _resume(
+    session: Session, user: User, outreach: Outreach, day: date, phrase: str | None, now: datetime
+) -> FollowUp:
+    """Not now: the thread pauses, and one follow-up falls due on the day they named."""
+    step = cad.resume_step(day, phrase or day.isoformat(), user.zone)
+    cancel_open(
+        session, user.id, _thread(user, outreach),
+        reason=f"Paused: not now, until {cad.day_label(step.due_at, user.zone)}", now=now,
+    )
+    return new_chain(
+        session,
+        user,
+        due_at=step.due_at,
+        why=step.why,
+        now=now,
+        job_id=outreach.job_id,
+        contact_id=outreach.contact_id,
+        outreach_id=outreach.id,
+        set_by_user=True,
+    )
 
 
 def list_outreach(
@@ -90,29 +179,41 @@ def list_outreach(
     return session.scalars(stmt.order_by(Outreach.sent_at, Outreach.id)).all()
 
 
-def get_outreach(session: Session, user: User, outreach_id) -> Outreach:
-    outreach = get_owned(session, Outreach, user.id, outreach_id, "Outreach")
+def get_outreach(session: Session, user: User, outreach_id, *, for_update: bool = False) -> Outreach:
+    outreach = get_owned(session, Outreach, user.id, outreach_id, "Outreach", for_update=for_update)
     if outreach.deleted_at is not None:  # deleted answers like missing
         raise NotFound(f"Outreach {outreach_id} was not found.")
     return outreach
 
 
 def update_outreach(session: Session, user: User, outreach_id, *, changes: dict, now: datetime) -> Outreach:
-    outreach = get_outreach(session, user, outreach_id)
+    # Locked: two racing "not now" answers must not both schedule a follow-up.
+    outreach = get_outreach(session, user, outreach_id, for_update=True)
     if "note" in changes:
         outreach.note = changes["note"]
+    outcome: Outcome = changes.get("outcome", Outcome(outreach.outcome))
+    resume_day = _resume_on(changes.get("resume_on"), outcome, user, now) if "outcome" in changes else None
+    if "resume_on" in changes and "outcome" not in changes:
+        raise Invalid.field("resumeOn", "is only taken with outcome LATER")
     if "outcome" in changes:
-        outcome: Outcome = changes["outcome"]
-        if outcome in ANSWERS and outreach.outcome not in ANSWERS:
-            outreach.replied_at = now
-        elif outcome not in ANSWERS:
+        previous = Outcome(outreach.outcome)
+        repeated = outcome == previous and resume_day == outreach.resume_on
+        if outcome not in ANSWERS:
             outreach.replied_at = None
+        elif previous not in ANSWERS:  # the first answer is when they replied
+            outreach.replied_at = now
         outreach.outcome = outcome.value
+        outreach.resume_on = resume_day
         if outcome in REPLIES:
-            cancel_open(
-                session, user.id, FollowUp.outreach_id == outreach.id,
-                reason=f"Reply received ({outcome.value})", now=now,
+            contact = (
+                get_contact(session, user, outreach.contact_id) if outreach.contact_id else None
             )
+            _settle_thread(session, user, outreach, contact, outcome, now)
+        elif resume_day is not None and not repeated:
+            job = get_job(session, user, outreach.job_id) if outreach.job_id else None
+            contact = get_contact(session, user, outreach.contact_id) if outreach.contact_id else None
+            if not _cadence_stopped(user, job, contact):
+                _resume(session, user, outreach, resume_day, changes.get("resume_on"), now)
     outreach.updated_at = now
     session.flush()
     return outreach

@@ -9,8 +9,10 @@ from followups.api.schemas import (
     CadenceIO,
     LoginIn,
     MeOut,
+    HolidaysImported,
     MeUpdate,
     RegisterIn,
+    RulesOut,
     TokenOut,
     UserOut,
     WebhookOut,
@@ -19,7 +21,12 @@ from followups.api.schemas import (
 from followups.cadence import Cadence
 from followups.errors import Unauthorized
 from followups.models import User
+from followups.users import preferences
 from followups.users import service as users
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
 
 router = APIRouter(tags=["auth"], responses=error_responses(401, 409, 413, 422, 429, 503))
 
@@ -34,11 +41,13 @@ def me_out(user: User) -> MeOut:
             followup_delays_days=list(cadence.followup_delays_days),
             dormant_after_days=cadence.dormant_after_days,
             skip_weekends=cadence.skip_weekends,
+            adaptive=user.cadence_adaptive,
         ),
         digest_hour=user.digest_hour,
         digest_email=user.digest_email,
         webhook=WebhookOut(url=user.webhook_url) if user.webhook_url else None,
         calendar_path=f"/calendar/{user.calendar_token}.ics" if user.calendar_token else None,
+        rules=RulesOut.model_validate(user.rule_set),
     )
 
 
@@ -92,6 +101,9 @@ def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep, now: Now) -
     if "cadence" in changes:
         c = body.cadence
         cadence = Cadence(tuple(c.followup_delays_days), c.dormant_after_days, c.skip_weekends)
+        preferences.set_adaptive(session, user, c.adaptive)
+    if "rules" in changes:
+        preferences.set_rules(session, user, body.rules.changes())
     users.update_me(
         session,
         user,
@@ -105,6 +117,25 @@ def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep, now: Now) -
         hook = body.webhook
         users.set_webhook(session, user, url=hook.url if hook else None, secret=hook.secret if hook else None)
     return me_out(user)
+
+
+@router.post(
+    "/me/holidays",
+    response_model=HolidaysImported,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def import_holidays(
+    body: Annotated[bytes, Depends(raw_body)], user: CurrentUser, session: SessionDep, now: Now
+) -> HolidaysImported:
+    """Add the days of an iCalendar (.ics) file's events to the holidays (quiet days the
+    cadence skips like weekends). The body is the file itself (`text/calendar`)."""
+    added, ignored = preferences.import_holidays(session, user, body, now=now)
+    return HolidaysImported(added=added, ignored=ignored, holidays=list(user.rule_set.holidays))
 
 
 @router.post("/me/calendar", response_model=MeOut)

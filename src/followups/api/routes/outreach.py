@@ -29,6 +29,7 @@ def create_outreach(body: OutreachIn, user: CurrentUser, session: SessionDep, no
         note=body.note,
         outcome=body.outcome,
         create_followup=body.create_followup,
+        resume_on=body.resume_on,
         now=now,
     )
     embedded = followups.get_followup(session, user, followup.id) if followup else None

@@ -1,0 +1,169 @@
+"""Where a cadence-made follow-up lands once the user's rules have had their say.
+
+One planner per use case and user. It reads what a rule needs (the last touch with a
+person, the days a company is already taken, the user's median time to reply) only when
+that rule is on, so a user without rules pays no query for them. It never writes: the
+services apply what it says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from followups import cadence as cad
+from followups import clock
+from followups.followups import queries
+from followups.models import Contact, FollowUp, FollowupType, Job, Outreach, User
+
+
+class Planner:
+    def __init__(self, session: Session, user: User) -> None:
+        self.session = session
+        self.user = user
+        self.tz = user.zone
+        self.rules = user.rule_set
+
+    @cached_property
+    def cadence(self) -> cad.Cadence:
+        """The user's cadence; with adaptive delays, their median time to reply instead of
+        the fixed delays (each attempt, not the dormant check)."""
+        cadence = self.user.cadence
+        if not self.user.cadence_adaptive:
+            return cadence
+        from followups.stats.service import adaptive_delay
+
+        adaptive = adaptive_delay(self.session, self.user)
+        if adaptive.days is None:
+            return replace(
+                cadence,
+                delay_note=(
+                    f"fixed delay: adaptive delays need {adaptive.min_replies} replies with a"
+                    f" known date, you have {adaptive.replies}"
+                ),
+            )
+        note = (
+            f"{adaptive.days} days: your median time to reply is {adaptive.median:.1f} days"
+            f" over {adaptive.replies} replies"
+        )
+        if adaptive.days != round(adaptive.median):
+            note += ", kept within 2 to 10 days"
+        return replace(cadence, followup_delays_days=(adaptive.days,) * cadence.attempts, delay_note=note)
+
+    def limits(
+        self,
+        *,
+        job_id: uuid.UUID | None,
+        contact_id: uuid.UUID | None,
+        exclude: uuid.UUID | None = None,
+    ) -> cad.Limits:
+        """What the minimum gap and the company spread ask of a follow-up for this job and
+        contact (`exclude`: the follow-up being moved, which does not block itself)."""
+        limits = cad.NO_LIMITS
+        if self.rules.min_gap_days and contact_id is not None:
+            name, last = self._last_touch(contact_id)
+            if last is not None:
+                gap = self.rules.min_gap_days
+                limits = replace(
+                    limits,
+                    not_before=clock.add_days(last, gap, self.tz),
+                    not_before_why=(
+                        f"at least {gap} day{'s' if gap != 1 else ''} after your last touch with"
+                        f" {name} on {cad.day_label(last, self.tz)}"
+                    ),
+                )
+        if self.rules.spread_by_company:
+            company = self._company(job_id, contact_id)
+            if company:
+                limits = replace(
+                    limits, busy_days=self._busy_days(company, exclude), company=company
+                )
+        return limits
+
+    def first_attempt(self, sent_at: datetime, *, job_id, contact_id) -> cad.Step:
+        limits = self.limits(job_id=job_id, contact_id=contact_id)
+        return cad.first_attempt(sent_at, self.tz, self.cadence, limits)
+
+    def after_sent(self, sent: FollowUp, now: datetime) -> cad.Step:
+        limits = self.limits(job_id=sent.job_id, contact_id=sent.contact_id)
+        return cad.after_sent(sent.attempt_no, now, self.tz, self.cadence, limits)
+
+    def pushed_by_touch(
+        self, contact_id: uuid.UUID | None, touch_at: datetime, *, keep_chain: uuid.UUID | None
+    ) -> list[tuple[uuid.UUID, datetime, str]]:
+        """Minimum gap: the pending cadence-made follow-ups to this person that now fall too
+        soon after a touch, with their new date and why (dates the user set stay)."""
+        if not self.rules.min_gap_days or contact_id is None:
+            return []
+        floor = clock.add_days(touch_at, self.rules.min_gap_days, self.tz)
+        stmt = select(
+            FollowUp.id, FollowUp.attempt_no, FollowUp.due_at, FollowUp.job_id, FollowUp.contact_id
+        ).where(
+            FollowUp.user_id == self.user.id,
+            FollowUp.contact_id == contact_id,
+            queries.is_open(),
+            FollowUp.due_set_by_user.is_(False),
+            FollowUp.type != FollowupType.APPOINTMENT.value,
+            FollowUp.due_at < floor,
+        )
+        if keep_chain is not None:
+            stmt = stmt.where(FollowUp.chain_id != keep_chain)
+        moves = []
+        for fid, attempt_no, due_at, job_id, cid in self.session.execute(stmt).all():
+            limits = self.limits(job_id=job_id, contact_id=cid, exclude=fid)
+            due, moved = cad.settle(due_at, self.tz, self.cadence, limits)
+            why = f"Attempt {attempt_no}: was due {cad.day_label(due_at, self.tz)}{moved}"
+            moves.append((fid, due, why))
+        return moves
+
+    # --- what the rules read -----------------------------------------------------------
+
+    def _last_touch(self, contact_id: uuid.UUID) -> tuple[str, datetime | None]:
+        """The person's name and the last time the user reached them: an outreach or a
+        sent follow-up, whatever caused it."""
+        uid = self.user.id
+        last_outreach = (
+            select(func.max(Outreach.sent_at))
+            .where(Outreach.user_id == uid, Outreach.contact_id == contact_id, Outreach.deleted_at.is_(None))
+            .scalar_subquery()
+        )
+        last_sent = (
+            select(func.max(FollowUp.sent_at))
+            .where(FollowUp.user_id == uid, FollowUp.contact_id == contact_id, FollowUp.sent_at.is_not(None))
+            .scalar_subquery()
+        )
+        row = self.session.execute(
+            select(Contact.name, last_outreach, last_sent).where(
+                Contact.user_id == uid, Contact.id == contact_id
+            )
+        ).one_or_none()
+        if row is None:
+            return "", None
+        touches = [t for t in (row[1], row[2]) if t is not None]
+        return row[0], max(touches) if touches else None
+
+    def _company(self, job_id, contact_id) -> str | None:
+        if job_id is not None:
+            stmt = select(Job.company).where(Job.user_id == self.user.id, Job.id == job_id)
+        elif contact_id is not None:
+            stmt = select(Contact.company).where(Contact.user_id == self.user.id, Contact.id == contact_id)
+        else:
+            return None
+        company = self.session.scalar(stmt)
+        return company.strip() if company and company.strip() else None
+
+    def _busy_days(self, company: str, exclude: uuid.UUID | None) -> frozenset:
+        """Local days of the open follow-ups for the same company (its job's company, or
+        its contact's when it has no job), compared without case."""
+        key = func.lower(func.trim(func.coalesce(Job.company, Contact.company)))
+        stmt = queries.with_job_and_contact(select(FollowUp.due_at)).where(
+            FollowUp.user_id == self.user.id, queries.is_open(), key == company.lower()
+        )
+        if exclude is not None:
+            stmt = stmt.where(FollowUp.id != exclude)
+        return frozenset(clock.local_date(d, self.tz) for d in self.session.scalars(stmt))
