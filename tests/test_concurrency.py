@@ -17,13 +17,13 @@ from helpers import bucket, job, outreach, send
 RACERS = 20
 
 
-def race(url: str, method: str, path: str, headers: dict) -> list[int]:
+def race(url: str, method: str, path: str, headers: dict, json: dict | None = None) -> list[int]:
     barrier = threading.Barrier(RACERS)
 
     def one(_):
         with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
             barrier.wait()
-            return client.request(method, path).status_code
+            return client.request(method, path, json=json).status_code
 
     with ThreadPoolExecutor(RACERS) as pool:
         return sorted(pool.map(one, range(RACERS)))
@@ -62,3 +62,17 @@ def test_the_unique_keys_are_the_backstop(api, ada, db):
         fields = {c.key: getattr(note, c.key) for c in Notification.__table__.columns if c.key != "id"}
     with pytest.raises(IntegrityError), db.transaction() as s:
         s.add(Notification(id=uuid.uuid4(), **fields))
+
+
+def test_racing_not_now_answers_and_stage_changes_make_one_follow_up_each(api, ada, live_url):
+    """The job-search rules read, decide and write: the outreach or job row lock makes
+    racing requests take turns, so a repeated answer finds the work done."""
+    api.call("PATCH", "/me", ada, 200, json={"rules": {"stageAware": True}})
+    j = job(api, ada)
+    o = outreach(api, ada, jobId=j["id"])
+    later = {"outcome": "LATER", "resumeOn": "next week"}
+    assert race(live_url, "PATCH", f"/outreach/{o['id']}", ada, json=later) == [200] * RACERS
+    assert [f["outreachId"] for f in bucket(api, ada, "upcoming")] == [o["id"]]
+
+    assert race(live_url, "PATCH", f"/jobs/{j['id']}", ada, json={"stage": "HR"}) == [200] * RACERS
+    assert [f["type"] for f in bucket(api, ada, "upcoming")] == ["THANK_YOU"]
