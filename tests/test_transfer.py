@@ -275,6 +275,9 @@ def test_transfer_json_export_has_everything_and_round_trips(cli, fresh, tmp_pat
         f["cancelReason"] for f in doc["followups"]
     )
     assert all("userId" not in r and "passwordHash" not in r for r in doc["jobs"])
+    # The demo's "not now" answer travels with its date.
+    assert [o["outcome"] for o in doc["outreach"] if o["resumeOn"]] == ["LATER"]
+    assert doc["user"]["rules"]["minGapDays"] == 0
 
     fresh.add_user("new@example.com")
     added = fresh.json("import", str(out))["added"]

@@ -221,6 +221,12 @@ def fill(session: Session, user: User, *, now: datetime) -> DemoSummary:
     for made, _followup, _job in outreach[20:23]:
         replied = past(made.sent_at + timedelta(days=1))
         update_outreach(session, user, made.id, changes={"outcome": Outcome.POSITIVE}, now=replied)
+    # "Not now": a recruiter asked to be contacted again next week.
+    made = outreach[23][0]
+    update_outreach(
+        session, user, made.id, changes={"outcome": Outcome.LATER, "resume_on": "next week"},
+        now=past(made.sent_at + timedelta(days=1)),
+    )
     for made, _followup, job in outreach[24:26]:
         closed = past(made.sent_at + timedelta(days=2))
         update_job(session, user, job.id, changes={"stage": Stage.REJECTED}, now=closed)

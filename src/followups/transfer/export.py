@@ -17,7 +17,7 @@ import csv
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import TextIO
 
 from sqlalchemy import Select, exists, select
@@ -153,6 +153,8 @@ def _camel(name: str) -> str:
 def _json_value(value):
     if isinstance(value, datetime):
         return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -166,7 +168,9 @@ def user_header(user: User) -> dict:
             "followupDelaysDays": list(user.followup_delays_days),
             "dormantAfterDays": user.dormant_after_days,
             "skipWeekends": user.skip_weekends,
+            "adaptive": user.cadence_adaptive,
         },
+        "rules": {_camel(k): v for k, v in user.rule_set.to_json().items()},
         "digestHour": user.digest_hour,
         "digestEmail": user.digest_email,
     }

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TextIO
 
-from sqlalchemy import Integer, String, Text, Uuid, select
+from sqlalchemy import Date, Integer, String, Text, Uuid, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean
@@ -78,6 +78,10 @@ def _value(col, raw):
         if not MIN_YEAR <= value.year <= MAX_YEAR:
             raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
         return value
+    if isinstance(kind, Date):
+        if not isinstance(raw, str):
+            raise ValueError("must be an ISO 8601 date string")
+        return date.fromisoformat(raw)
     if isinstance(kind, Boolean):
         if not isinstance(raw, bool):
             raise ValueError("must be true or false")
