@@ -243,9 +243,12 @@ def test_transfer_csv_round_trip_into_a_fresh_database(cli, fresh, tmp_path):
         "Notes",
         "Channel",
         "Outcome",
+        "Resume On",
     ]
     assert any(r[7] == 'line one\nline two, with "quotes"' for r in rows)
     assert any(r[9] == "POSITIVE" for r in rows) and any(r[3] == "REJECTED" for r in rows)
+    [later] = [r for r in rows if r[9] == "LATER"]
+    assert later[10] and all(not r[10] for r in rows[1:] if r is not later)
     path = write(tmp_path, "export.csv", exported)
 
     fresh.add_user("new@example.com", "Asia/Tokyo")
@@ -389,3 +392,21 @@ def test_transfer_dates_and_values_unit():
     with pytest.raises(ValueError, match="control"):
         values.text("a\x1bb", 10)
     assert values.text("a\nb", 10, multiline=True) == "a\nb"
+
+
+def test_transfer_import_of_a_not_now_row_schedules_the_named_day(cli, tmp_path):
+    cli.add_user(timezone="Europe/Berlin")
+    sheet = (
+        "Company,Role,Date Applied,Contact Name,Outcome,Resume On\n"
+        "Acme,Backend engineer,2026-03-02,Grace Hopper,Later,2026-04-15\n"
+        "Beta,QA,2026-03-02,,later,\n"
+    )
+    cli("import", str(write(tmp_path, "later.csv", sheet)))
+    everything = [f for b in ("overdue", "today", "upcoming") for f in cli.json("due", b)]
+    assert [(f["dueAt"], f["why"]) for f in everything] == [
+        ("2026-04-15T07:00:00Z", "Not now: the thread pauses until Wed 15 Apr")
+    ]
+    bad = "Company,Role,Date Applied,Outcome,Resume On\nAcme,Dev,2026-03-02,POSITIVE,2026-04-15\n"
+    assert "line 2: resume on: is only taken with outcome LATER" in cli.fails(
+        "import", str(write(tmp_path, "bad.csv", bad))
+    )

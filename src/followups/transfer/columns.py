@@ -24,6 +24,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comments", "comment"),
     "channel": ("channel",),
     "outcome": ("outcome", "response"),
+    "resume": ("resume on", "resume date", "follow up on"),
 }
 
 # What the exporter writes (the first alias of each field, in this order).
@@ -38,6 +39,7 @@ EXPORT_HEADER = (
     "Notes",
     "Channel",
     "Outcome",
+    "Resume On",
 )
 FIELDS = tuple(ALIASES)
 
@@ -52,6 +54,7 @@ LABELS = {
     "notes": "notes",
     "channel": "channel",
     "outcome": "outcome",
+    "resume": "resume on",
 }
 
 

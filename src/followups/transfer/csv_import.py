@@ -21,7 +21,7 @@ import csv
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
@@ -60,6 +60,7 @@ class Row:
     note: str | None
     channel: Channel
     outcome: Outcome
+    resume_on: date | None
 
 
 @dataclass(frozen=True)
@@ -196,17 +197,24 @@ def _row(
         "email", lambda r: values.email(v) if (v := values.text(r, values.EMAIL_MAX)) else None
     )
     note = check("notes", lambda r: values.text(r, values.NOTE_MAX, multiline=True))
-    stage = check("status", lambda r: _lookup(columns.STATUS, r, "status", Stage.APPLIED, Stage))
+    stage = check("status", lambda r: _lookup(columns.STATUS, r, "status", Stage.APPLIED))
     channel = check(
-        "channel", lambda r: _lookup(columns.CHANNEL, r, "channel", Channel.OTHER, Channel)
+        "channel", lambda r: _lookup(columns.CHANNEL, r, "channel", Channel.OTHER)
     )
     outcome = check(
-        "outcome", lambda r: _lookup(columns.OUTCOME, r, "outcome", Outcome.NONE, Outcome)
+        "outcome", lambda r: _lookup(columns.OUTCOME, r, "outcome", Outcome.NONE)
     )
     sent_at = check(
         "date", lambda r: values.when(r, tz, day_first=day_first) if r.strip() else None
     )
+    resume_on = check(
+        "resume",
+        lambda r: clock.local_date(values.when(r, tz, day_first=day_first), tz) if r.strip() else None,
+    )
     if len(errors) > before:
+        return None
+    if resume_on is not None and outcome != Outcome.LATER:
+        errors.append(RowError(line, "resume on", "is only taken with outcome LATER"))
         return None
     if role and not company:
         errors.append(RowError(line, "company", "is required with a role"))
@@ -221,16 +229,17 @@ def _row(
         return None
     # A contact known only by email is named after it.
     return Row(
-        line, company, role, url, stage, sent_at, contact or email, email, note, channel, outcome
+        line, company, role, url, stage, sent_at, contact or email, email, note, channel, outcome,
+        resume_on,
     )
 
 
-def _lookup(table: dict, raw: str, what: str, default, enum):
+def _lookup(table: dict, raw: str, what: str, default):
     if not raw.strip():
         return default
     value = columns.lookup(table, raw)
     if value is None:
-        names = ", ".join(m.value for m in enum)
+        names = ", ".join(dict.fromkeys(m.value for m in table.values()))
         raise ValueError(
             f"{raw.strip()!r} is not a known {what} (use one of {names} or a usual synonym)"
         )
@@ -378,10 +387,17 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
                 "sent_at": row.sent_at,
                 "note": row.note,
                 "outcome": row.outcome.value,
+                "resume_on": row.resume_on,
                 "deleted_at": None,
             }
         )
         if row.outcome in REPLIES or (job and not job.open) or (contact and not contact.open):
+            continue
+        if row.outcome == Outcome.LATER:
+            # Not now: one follow-up on the day they named (none when the sheet has no day).
+            if row.resume_on is not None:
+                step = cad.resume_step(row.resume_on, row.resume_on.isoformat(), tz)
+                plan.followups.append(_first_followup(base, step, tz, key3, oid, set_by_user=True))
             continue
         step = cad.first_attempt(row.sent_at, tz, cadence)
         plan.followups.append(_first_followup(base, step, tz, key3, oid))
@@ -389,7 +405,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
 
 
 def _first_followup(
-    base: dict, step: cad.Step, tz: ZoneInfo, key: tuple, outreach_id: uuid.UUID
+    base: dict, step: cad.Step, tz: ZoneInfo, key: tuple, outreach_id: uuid.UUID, *, set_by_user: bool = False
 ) -> dict:
     fid = uuid.uuid4()
     return {
@@ -408,6 +424,7 @@ def _first_followup(
         "cancel_reason": None,
         "note": None,
         "why": step.why,
+        "due_set_by_user": set_by_user,
         "revision": 0,
         "reminded_at": None,
     }

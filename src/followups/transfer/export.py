@@ -75,6 +75,7 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
             Outreach.note,
             Outreach.channel,
             Outreach.outcome,
+            Outreach.resume_on,
         )
         .select_from(Outreach)
         .outerjoin(Job, Job.id == Outreach.job_id)
@@ -104,6 +105,7 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
         note,
         channel,
         outcome,
+        resume_on,
     ) in _stream(session, outreach):
         # Without a job the company cell names the contact's company (no role: a contact row).
         yield [
@@ -117,6 +119,7 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
             note or "",
             channel,
             outcome,
+            resume_on.isoformat() if resume_on else "",
         ]
     jobs = (
         select(Job.company, Job.role, Job.url, Job.stage)
@@ -124,7 +127,7 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
         .order_by(Job.company, Job.role, Job.url, Job.stage, Job.id)
     )
     for company, role, url, stage in _stream(session, jobs):
-        yield [company, role, url or "", stage, "", "", "", "", "", ""]
+        yield [company, role, url or "", stage, "", "", "", "", "", "", ""]
     contacts = (
         select(Contact.company, Contact.name, Contact.email)
         .where(
@@ -133,7 +136,7 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
         .order_by(Contact.name, Contact.email, Contact.company, Contact.id)
     )
     for company, name, email in _stream(session, contacts):
-        yield [company or "", "", "", "", "", name, email or "", "", "", ""]
+        yield [company or "", "", "", "", "", name, email or "", "", "", "", ""]
 
 
 def write_csv(session: Session, user: User, out: TextIO) -> int:
