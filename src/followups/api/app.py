@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from followups import __version__, observability, web
 from followups.api import errors
 from followups.api.limits import BodySizeLimit, LoginLimiter
-from followups.api.routes import auth, calendar, followups, notifications, outreach, records
+from followups.api.routes import auth, calendar, followups, notifications, outreach, records, stats
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     def health() -> dict:
         return {"status": "ok"}
 
-    for module in (auth, records, outreach, followups, notifications, calendar):
+    for module in (auth, records, outreach, followups, notifications, calendar, stats):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from followups.commands import records, transfer, users
+from followups.commands import records, stats, transfer, users
 
 
 def register(app: typer.Typer) -> None:
     records.register(app)
     users.register(app)
     transfer.register(app)
+    stats.register(app)
