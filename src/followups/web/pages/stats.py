@@ -1,0 +1,30 @@
+"""Reply statistics: per channel and attempt, and what adaptive delays would use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from followups.stats import present
+from followups.stats import service as stats
+from followups.web import views
+from followups.web.deps import Page
+from followups.web.render import render
+from followups.web.routing import WebRoute
+
+router = APIRouter(route_class=WebRoute)
+
+
+@router.get("/app/stats")
+def stats_page(ctx: Page):
+    result = stats.reply_stats(ctx.session, ctx.user)
+    return render(
+        ctx,
+        "stats.html",
+        title="Reply rates",
+        stats=result,
+        channel_names=views.CHANNELS,
+        percent=present.percent,
+        days=present.days,
+        adaptive_sentence=present.adaptive_sentence(result.adaptive, ctx.user.cadence_adaptive),
+        adaptive_on=ctx.user.cadence_adaptive,
+    )
