@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -176,6 +176,39 @@ def _explain_failure(session: Session, user: User, fid: uuid.UUID, action: str) 
     return row
 
 
+@cache
+def _send_statement(with_note: bool):
+    """mark_sent's gate (bind fid, uid, now, new_note): the open row of the user becomes sent."""
+    values = {"sent_at": bindparam("now"), "updated_at": bindparam("now")}
+    if with_note:
+        values["note"] = bindparam("new_note")
+    return (
+        update(FollowUp)
+        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("uid"), queries.is_open())
+        .values(values)
+    )
+
+
+@cache
+def _drop_reminder_statement():
+    """One follow-up's unseen reminder is obsolete (bind fid, uid, now)."""
+    return (
+        update(Notification)
+        .where(
+            Notification.user_id == bindparam("uid"),
+            Notification.followup_id == bindparam("fid"),
+            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
+            Notification.sent_at.is_(None),
+            Notification.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=bindparam("now"))
+    )
+
+
+def _drop_reminder(session: Session, user_id: uuid.UUID, fid: uuid.UUID, now: datetime) -> None:
+    session.connection().execute(_drop_reminder_statement(), {"fid": fid, "uid": user_id, "now": now})
+
+
 def _open_update(user: User, fid: uuid.UUID):
     return update(FollowUp).where(
         FollowUp.id == fid, FollowUp.user_id == user.id, queries.is_open()
@@ -199,7 +232,7 @@ def update_followup(
     if result.rowcount != 1:
         _explain_failure(session, user, fid, "changed")
     if "due_at" in changes:
-        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
+        _drop_reminder(session, user.id, fid, now)
     return get_followup(session, user, fid)
 
 
@@ -231,7 +264,7 @@ def push_after_touch(
             _open_update(user, fid).values(**_moved(due_at, why, user), updated_at=now),
             execution_options={"synchronize_session": False},
         )
-        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
+        _drop_reminder(session, user.id, fid, now)
 
 
 def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
@@ -242,54 +275,49 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
     writers with BEGIN IMMEDIATE); the others see zero rows and answer 409.
     """
     fid = parse_id(followup_id, "Follow-up")
-    values: dict = {"sent_at": now, "updated_at": now}
-    if note is not None:
-        values["note"] = note
-    result = session.execute(
-        _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
-    )
-    if result.rowcount != 1:
+    # On the session's connection with statements built once: a send is the hottest write.
+    conn = session.connection()
+    # (No parameter named like a column: Core would add it to the SET clause.)
+    params = {"fid": fid, "uid": user.id, "now": now, "new_note": note}
+    if conn.execute(_send_statement(note is not None), params).rowcount != 1:
         _explain_failure(session, user, fid, "sent")
-    _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
+    _drop_reminder(session, user.id, fid, now)
     sent = get_followup(session, user, fid)
     planner = Planner(session, user)
     if sent.type == FollowupType.STANDARD.value:
         step = planner.after_sent(sent, now)
+        shared = {
+            "user_id": user.id, "job_id": sent.job_id, "contact_id": sent.contact_id,
+            "due_at": step.due_at, "created_at": now,
+        }
         if step.kind == "attempt":
-            session.add(
-                FollowUp(
-                    user_id=user.id,
-                    chain_id=sent.chain_id,
-                    attempt_no=step.attempt_no,
-                    type=sent.type,
-                    job_id=sent.job_id,
-                    contact_id=sent.contact_id,
-                    outreach_id=sent.outreach_id,
-                    due_at=step.due_at,
-                    remind_at=clock.start_of_local_day(step.due_at, user.zone),
-                    why=step.why,
-                    due_set_by_user=False,
-                    revision=0,
-                    created_at=now,
-                    updated_at=now,
-                )
+            conn.execute(
+                insert(FollowUp),
+                {
+                    **shared,
+                    "chain_id": sent.chain_id,
+                    "attempt_no": step.attempt_no,
+                    "type": sent.type,
+                    "outreach_id": sent.outreach_id,
+                    "remind_at": clock.start_of_local_day(step.due_at, user.zone),
+                    "why": step.why,
+                    "due_set_by_user": False,
+                    "revision": 0,
+                    "updated_at": now,
+                },
             )
         else:
-            session.add(
-                Notification(
-                    user_id=user.id,
-                    kind=NotificationKind.DORMANT_CANDIDATE.value,
-                    dedupe_key=str(sent.chain_id),
-                    message=step.why,
-                    due_at=step.due_at,
-                    job_id=sent.job_id,
-                    contact_id=sent.contact_id,
-                    followup_id=sent.id,
-                    chain_id=sent.chain_id,
-                    created_at=now,
-                )
+            conn.execute(
+                insert(Notification),
+                {
+                    **shared,
+                    "kind": NotificationKind.DORMANT_CANDIDATE.value,
+                    "dedupe_key": str(sent.chain_id),
+                    "message": step.why,
+                    "followup_id": sent.id,
+                    "chain_id": sent.chain_id,
+                },
             )
-        session.flush()
     push_after_touch(session, planner, sent.contact_id, now, keep_chain=sent.chain_id, now=now)
     return sent
 
@@ -304,7 +332,7 @@ def cancel_followup(session: Session, user: User, followup_id, *, now: datetime)
         execution_options={"synchronize_session": False},
     )
     if result.rowcount == 1:
-        _drop_pending_reminders(session, user.id, FollowUp.id == fid, now)
+        _drop_reminder(session, user.id, fid, now)
         return
     row = session.scalar(select(FollowUp).where(FollowUp.id == fid, FollowUp.user_id == user.id))
     if row is None:
