@@ -283,15 +283,13 @@ def test_cli_stats_table_and_json(db):
     assert "No outreach yet." in cli("stats").stdout
     quick = cli.json("outreach", "add", "--contact", "Ann", "--channel", "linkedin", "--sent", ago(days=3))
     cli.json("outreach", "add", "--contact", "Ben", "--channel", "linkedin", "--sent", ago(days=3))
-    cli.json("outreach", "add", "--contact", "Cy", "--outcome", "POSITIVE", "--no-followup")
-    # Ann answered 1.5 days after the outreach (the CLI's clock is real: set in the database).
+    recorded = cli.json("outreach", "add", "--contact", "Cy", "--no-followup")
+    # Ann answered 1.5 days after the outreach (the CLI's clock is real: set in the database);
+    # Cy's outreach was recorded already answered (no reply time).
     with db.transaction() as s:
         row = s.get(Outreach, uuid.UUID(quick["id"]))
-        s.execute(
-            update(Outreach)
-            .where(Outreach.id == row.id)
-            .values(outcome="POSITIVE", replied_at=row.sent_at + timedelta(days=1.5))
-        )
+        row.outcome, row.replied_at = "POSITIVE", row.sent_at + timedelta(days=1.5)
+        s.execute(update(Outreach).where(Outreach.id == uuid.UUID(recorded["id"])).values(outcome="POSITIVE"))
     got = cli.json("stats")
     assert got["overall"] == {"outreach": 3, "replies": 2, "replyRate": 0.6667, "medianDaysToReply": 1.5}
     assert [(c["channel"], c["outreach"], c["replies"]) for c in got["channels"]] == [
