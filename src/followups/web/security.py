@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from email import policy
+from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -87,10 +89,15 @@ def ensure_secret(request: Request) -> tuple[str, str | None]:
 
 
 class Form:
-    """An urlencoded form body: first value per name, blank values kept."""
+    """A form body: first value per name, blank values kept; uploaded files by name."""
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, pairs: list[tuple[str, str]], files: dict[str, bytes] | None = None) -> None:
         self._pairs = pairs
+        self._files = files or {}
+
+    def file(self, name: str) -> bytes | None:
+        """The content of an uploaded file (multipart forms), None when none was chosen."""
+        return self._files.get(name)
 
     def get(self, name: str, default: str = "") -> str:
         for key, value in self._pairs:
@@ -111,7 +118,10 @@ async def read_form(request: Request, max_bytes: int) -> Form:
         raise FormTooLarge
     if not body:
         return Form([])
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    header = request.headers.get("content-type", "")
+    ctype = header.split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        return _multipart(header, body)
     if ctype != "application/x-www-form-urlencoded":
         raise UnsupportedForm
     try:
@@ -124,6 +134,32 @@ async def read_form(request: Request, max_bytes: int) -> Form:
     except (UnicodeDecodeError, ValueError):
         raise UnsupportedForm from None
     return Form(pairs)
+
+
+def _multipart(content_type: str, body: bytes) -> Form:
+    """A file upload form, read with the standard library's MIME parser (the body is
+    already within max_bytes): text fields as pairs, files by field name."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise UnsupportedForm
+    pairs: list[tuple[str, str]] = []
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or len(pairs) + len(files) >= MAX_FORM_FIELDS:
+            raise UnsupportedForm
+        content = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            if content:  # an empty file input sends a part with no content
+                files.setdefault(name, content)
+            continue
+        try:
+            pairs.append((name, content.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise UnsupportedForm from None
+    return Form(pairs, files)
 
 
 def check_csrf(request: Request, form: Form) -> None:
