@@ -586,9 +586,10 @@ HARMFUL = {
     "/app/notifications/{notification_id}/seen": {},
     "/app/notifications/{notification_id}/dormant": {},
     "/app/notifications/{notification_id}/revive": {"date": "2026-03-06"},
+    "/app/outreach/{outreach_id}/answer": {"outcome": "POSITIVE", "on": "jobs/x"},
 }
 KINDS = {"job_id": "job", "contact_id": "contact", "followup_id": "followup",
-         "notification_id": "notification"}  # fmt: skip
+         "notification_id": "notification", "outreach_id": "outreach"}  # fmt: skip
 
 
 def page_routes():
@@ -619,7 +620,7 @@ def test_every_page_route_needs_a_session_and_hides_other_users_records(app, web
     with db.transaction(write=False) as s:
         fu = s.get(FollowUp, uuid.UUID(fid))
         ada = {"job": fu.job_id, "contact": fu.contact_id, "followup": fu.id,
-               "notification": s.scalar(select(Notification.id))}  # fmt: skip
+               "notification": s.scalar(select(Notification.id)), "outreach": fu.outreach_id}  # fmt: skip
     routes = list(page_routes())
     with_ids = [(m, p) for m, p in routes if "{" in p and "{rest" not in p]
     assert set(HARMFUL) == {p for m, p in with_ids if m == "POST"}, "teach HARMFUL the new route"

@@ -22,11 +22,13 @@ from followups.api.schemas import (
     Note,
     OptionalText,
     Password,
+    ResumePhrase,
     TimeZoneName,
     Url,
 )
 from followups.cadence import MAX_DAYS, MAX_DELAYS
-from followups.models import Channel, Stage
+from followups.models import Channel, Outcome, Stage
+from followups.rules import MAX_GAP_DAYS
 from followups.web.security import Form
 
 M = TypeVar("M", bound=BaseModel)
@@ -81,6 +83,13 @@ class OutreachForm(_Form):
     channel: Channel
     date: Day
     note: Note | None = None
+    outcome: Outcome = Outcome.NONE
+    resume_on: ResumePhrase | None = None
+
+
+class AnswerForm(_Form):
+    outcome: Outcome
+    resume_on: ResumePhrase | None = None
 
 
 class SendForm(_Form):
@@ -105,6 +114,18 @@ class CadenceForm(_Form):
     ]
     dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS)]
     skip_weekends: bool = False
+
+
+class RulesForm(_Form):
+    thread_by_job: bool = False
+    spread_by_company: bool = False
+    min_gap_days: Annotated[int, Field(ge=0, le=MAX_GAP_DAYS)]
+    stage_aware: bool = False
+    adaptive: bool = False
+
+
+class HolidayForm(_Form):
+    day: Day
 
 
 def values(form: Form, *names: str, keep_blank: tuple[str, ...] = ()) -> dict:

@@ -34,7 +34,17 @@ OUTCOMES = {
     "POSITIVE": "Replied (positive)",
     "NEGATIVE": "Replied (negative)",
     "NO_RESPONSE": "No response",
+    "LATER": "Not now",
 }
+# What the outcome menus offer, in the order a reply comes to mind.
+OUTCOME_CHOICES = {
+    "NONE": "No answer yet",
+    "LATER": "Not now: follow up on a day they named",
+    "POSITIVE": "Replied (positive)",
+    "NEGATIVE": "Replied (negative)",
+    "NO_RESPONSE": "No response",
+}
+RESUME_EXAMPLES = "e.g. next week, after the 15th, in 10 days, 2026-12-15"
 KINDS = {
     NotificationKind.DORMANT_CANDIDATE.value: "Dormant check",
     NotificationKind.FOLLOWUP_DUE.value: "Reminder",
@@ -55,6 +65,8 @@ def when(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
 def attempt_label(fu: FollowUp, user: User) -> str:
     if fu.type == FollowupType.APPOINTMENT.value:
         return "Appointment"
+    if fu.type == FollowupType.THANK_YOU.value:
+        return "Thank-you note"
     # A cadence shortened since the chain began still counts this attempt.
     return f"Attempt {fu.attempt_no} of {max(fu.attempt_no, user.cadence.attempts)}"
 
@@ -128,6 +140,45 @@ def by_day(items: Iterable[Item], today: date) -> list[DayGroup]:
 
 
 @dataclass
+class OutreachRow:
+    """One outreach in a job's or contact's list, with its answer."""
+
+    id: str
+    when: str
+    channel: str
+    other: str | None
+    outcome: str
+    answer: str | None
+    resumes: str | None
+
+
+def outreach_rows(
+    user: User, now: datetime, outreach: Sequence[Outreach], others: dict
+) -> list[OutreachRow]:
+    """`others`: the name of the other side of each outreach (its contact on a job's page,
+    its job on a contact's), by that record's id."""
+    tz = user.zone
+    today = clock.local_date(now, tz)
+    rows = []
+    for o in outreach:
+        if o.deleted_at is not None:
+            continue
+        other = others.get(o.contact_id) or others.get(o.job_id)
+        rows.append(
+            OutreachRow(
+                id=str(o.id),
+                when=when(o.sent_at, tz, today),
+                channel=CHANNELS.get(o.channel, o.channel),
+                other=other,
+                outcome=o.outcome,
+                answer=OUTCOMES.get(o.outcome) or None,
+                resumes=day_label(o.resume_on, today) if o.resume_on else None,
+            )
+        )
+    return rows
+
+
+@dataclass
 class Event:
     """One line of a job's or contact's timeline."""
 
@@ -154,6 +205,8 @@ def timeline(
     for o in outreach:
         detail = o.note
         badge = OUTCOMES.get(o.outcome) or None
+        if o.resume_on is not None:
+            badge = f"not now, resumes {day_label(o.resume_on, today)}"
         if o.deleted_at is not None:
             badge = "deleted"
         events.append(

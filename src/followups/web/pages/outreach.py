@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 
 from followups import clock
 from followups.contacts import service as contacts
-from followups.errors import NotFound
+from followups.errors import Invalid, NotFound
 from followups.followups import service as followups
 from followups.jobs import service as jobs
-from followups.models import Channel, Outcome, Stage
+from followups.models import REPLIES, Channel, Outcome, Stage
 from followups.outreach import service as outreach
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
+from followups.web.pages.records import resume_errors, service_errors
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
@@ -29,13 +30,15 @@ FIELDS = (
     "channel",
     "date",
     "note",
+    "outcome",
+    "resume_on",
 )
 # An outreach dated before today is taken as sent at this local hour.
 PAST_HOUR = 9
 
 
 def _form_page(
-    ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled=False
+    ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled="", resumed=False
 ):
     user = ctx.user
     today = queries.local_today(ctx.now, user)
@@ -48,10 +51,13 @@ def _form_page(
         contacts=contacts.list_contacts(ctx.session, user, archived=False),
         channels=views.CHANNELS,
         stages=views.STAGES,
+        outcomes=views.OUTCOME_CHOICES,
+        resume_examples=views.RESUME_EXAMPLES,
         values=values,
         errors=errors,
         today_iso=today.isoformat(),
         recorded=recorded,
+        resumed=resumed,
         nothing_scheduled=nothing_scheduled,
     )
 
@@ -60,14 +66,16 @@ def _form_page(
 def record_page(
     ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = ""
 ):
-    shown = None
+    shown, resumed = None, False
     if followup:
         try:
             fu = followups.get_followup(ctx.session, ctx.user, followup)
             today = queries.local_today(ctx.now, ctx.user)
-            shown = views.item(
-                fu, ctx.user, today, queries.outreach_by_id(ctx.session, ctx.user, [fu.outreach_id])
-            )
+            sent_with = queries.outreach_by_id(ctx.session, ctx.user, [fu.outreach_id])
+            shown = views.item(fu, ctx.user, today, sent_with)
+            if fu.outreach_id is not None:
+                made = outreach.get_outreach(ctx.session, ctx.user, fu.outreach_id)
+                resumed = made.outcome == Outcome.LATER
         except NotFound:
             shown = None
     values = {
@@ -75,8 +83,9 @@ def record_page(
         "contact_id": contact,
         "channel": Channel.EMAIL.value,
         "date": queries.local_today(ctx.now, ctx.user).isoformat(),
+        "outcome": Outcome.NONE.value,
     }
-    return _form_page(ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded == "none")
+    return _form_page(ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded, resumed=resumed)
 
 
 def _check_choices(parsed: forms.OutreachForm, errors: dict) -> None:
@@ -109,6 +118,7 @@ def record(request: Request, ctx: Page, form: Posted):
     today = queries.local_today(ctx.now, user)
     if parsed is not None:
         _check_choices(parsed, errors)
+        errors.update(resume_errors(parsed.outcome, parsed.resume_on, today))
     if "date" not in errors and _day(form.get("date")) and _day(form.get("date")) > today:
         errors["date"] = "An outreach cannot be sent in the future."
     if parsed is None or errors:
@@ -149,18 +159,23 @@ def record(request: Request, ctx: Page, form: Posted):
                 now=ctx.now,
             ).id
         )
-    _row, followup = outreach.create_outreach(
-        ctx.session,
-        user,
-        job_id=job_id,
-        contact_id=contact_id,
-        channel=parsed.channel,
-        sent_at=sent_at,
-        note=parsed.note,
-        outcome=Outcome.NONE,
-        create_followup=True,
-        now=ctx.now,
-    )
+    try:
+        _row, followup = outreach.create_outreach(
+            ctx.session,
+            user,
+            job_id=job_id,
+            contact_id=contact_id,
+            channel=parsed.channel,
+            sent_at=sent_at,
+            note=parsed.note,
+            outcome=parsed.outcome,
+            resume_on=parsed.resume_on,
+            create_followup=True,
+            now=ctx.now,
+        )
+    except Invalid as exc:  # checked above (resume_errors): only a clock ticking past midnight
+        raise Rendered(_form_page(ctx, 422, values, service_errors(exc))) from None
     if followup is None:
-        return redirect(request, "/app/record?recorded=none")
+        settled = parsed.outcome in REPLIES
+        return redirect(request, f"/app/record?recorded={'reply' if settled else 'none'}")
     return redirect(request, f"/app/record?followup={followup.id}")

@@ -1,8 +1,10 @@
-"""Settings: time zone and digest, cadence, webhook, and the calendar-feed link."""
+"""Settings: time zone and digest, cadence, job-search rules and holidays, webhook, and the
+calendar-feed link."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -10,8 +12,10 @@ from pydantic import ValidationError
 from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
+from followups.rules import RECOMMENDED
+from followups.users import preferences
 from followups.users import service as users
-from followups.web import forms
+from followups.web import forms, views
 from followups.web.deps import Page, Posted
 from followups.web.pages.auth import zone_names
 from followups.web.render import Ctx, render
@@ -25,7 +29,18 @@ SAVED = {
     "webhook-removed": "Webhook removed.",
     "calendar": "A new calendar link is ready; any old one stopped working.",
     "calendar-revoked": "Calendar link revoked.",
+    "rules": "Job-search rules saved; they shape follow-ups scheduled from now on.",
+    "rules-recommended": "The recommended rules are on; they shape follow-ups scheduled from now on.",
+    "holiday-added": "Holiday added.",
+    "holiday-removed": "Holiday removed.",
 }
+RULE_NAMES = ("thread_by_job", "spread_by_company", "stage_aware", "adaptive")
+
+
+def _sentences(exc: Invalid, field: str, subject: str = "") -> dict[str, str]:
+    """A service's field errors as the form's: one sentence under `field`."""
+    message = subject + "; ".join(f.message for f in exc.fields) or exc.detail
+    return {field: message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")}
 
 
 def _checked(form, name: str) -> bool:
@@ -38,8 +53,10 @@ def _page(
     errors: dict | None = None,
     values: dict | None = None,
     saved: str = "",
+    imported: tuple[int, int] | None = None,
 ):
     user = ctx.user
+    rules = user.rule_set
     calendar_url = None
     if user.calendar_token:
         base = str(ctx.request.base_url).rstrip("/")
@@ -52,6 +69,11 @@ def _page(
         "dormant_after_days": str(user.dormant_after_days),
         "skip_weekends": user.skip_weekends,
         "webhook_url": user.webhook_url or "",
+        "thread_by_job": rules.thread_by_job,
+        "spread_by_company": rules.spread_by_company,
+        "stage_aware": rules.stage_aware,
+        "min_gap_days": str(rules.min_gap_days),
+        "adaptive": user.cadence_adaptive,
     }
     current.update(values or {})
     return render(
@@ -63,14 +85,29 @@ def _page(
         values=current,
         errors=errors or {},
         calendar_url=calendar_url,
-        saved=SAVED.get(saved),
+        saved=_imported_message(*imported) if imported else SAVED.get(saved),
         has_webhook=bool(user.webhook_url),
+        holidays=[(day.isoformat(), views.day_label(day)) for day in rules.holidays],
+        recommended_on=_is_recommended(ctx),
     )
 
 
+def _imported_message(added: int, ignored: int) -> str:
+    text = f"{added} holiday{'s' if added != 1 else ''} added from the calendar file"
+    if ignored:
+        text += f"; {ignored} day{'s' if ignored != 1 else ''} left out (past, too far ahead or already listed)"
+    return text + "."
+
+
+def _is_recommended(ctx: Ctx) -> bool:
+    current = asdict(ctx.user.rule_set)
+    return all(current[name] == value for name, value in asdict(RECOMMENDED).items() if name != "holidays")
+
+
 @router.get("/app/settings")
-def settings_page(ctx: Page, saved: str = ""):
-    return _page(ctx, saved=saved)
+def settings_page(ctx: Page, saved: str = "", added: int = 0, ignored: int = 0):
+    imported = (added, ignored) if saved == "holidays-imported" else None
+    return _page(ctx, saved=saved, imported=imported)
 
 
 def _done(request: Request, what: str):
@@ -125,6 +162,59 @@ def save_cadence(request: Request, ctx: Page, form: Posted):
         cadence=Cadence(tuple(parsed.delays), parsed.dormant_after_days, parsed.skip_weekends),
     )
     return _done(request, "cadence")
+
+
+@router.post("/app/settings/rules")
+def save_rules(request: Request, ctx: Page, form: Posted):
+    if form.get("action") == "recommended":
+        # The holidays are the user's own list: the recommendation leaves them as they are.
+        wanted = {k: v for k, v in asdict(RECOMMENDED).items() if k != "holidays"}
+        preferences.set_rules(ctx.session, ctx.user, wanted)
+        return _done(request, "rules-recommended")
+    data = {name: _checked(form, name) for name in RULE_NAMES}
+    data["min_gap_days"] = form.get("min_gap_days").strip() or "0"
+    parsed, errors = forms.parse(forms.RulesForm, data)
+    if parsed is None:
+        if errors.get("min_gap_days"):
+            errors["min_gap_days"] = "Give a whole number of days from 0 (off) to 30."
+        raise Rendered(_page(ctx, 422, {"rules": errors}, {**data, "min_gap_days": form.get("min_gap_days")}))
+    changes = parsed.model_dump(exclude={"adaptive"})
+    try:
+        preferences.set_rules(ctx.session, ctx.user, changes)
+    except Invalid as exc:
+        raise Rendered(_page(ctx, 422, {"rules": _sentences(exc, "min_gap_days")}, data)) from None
+    preferences.set_adaptive(ctx.session, ctx.user, parsed.adaptive)
+    return _done(request, "rules")
+
+
+@router.post("/app/settings/holidays")
+def change_holidays(request: Request, ctx: Page, form: Posted):
+    current = set(ctx.user.rule_set.holidays)
+    if form.has("remove"):
+        parsed, _errors = forms.parse(forms.HolidayForm, {"day": form.get("remove")})
+        if parsed is not None:
+            preferences.set_rules(ctx.session, ctx.user, {"holidays": current - {parsed.day}})
+        return _done(request, "holiday-removed")
+    parsed, errors = forms.parse(forms.HolidayForm, {"day": form.get("day")})
+    if parsed is None:
+        raise Rendered(_page(ctx, 422, {"holidays": errors}, {"day": form.get("day")}))
+    try:
+        preferences.set_rules(ctx.session, ctx.user, {"holidays": current | {parsed.day}})
+    except Invalid as exc:
+        raise Rendered(_page(ctx, 422, {"holidays": _sentences(exc, "day")}, {"day": form.get("day")})) from None
+    return _done(request, "holiday-added")
+
+
+@router.post("/app/settings/holidays/import")
+def import_holidays(request: Request, ctx: Page, form: Posted):
+    content = form.file("ics")
+    if content is None:
+        raise Rendered(_page(ctx, 422, {"import": {"ics": "Choose an .ics file to import."}}))
+    try:
+        added, ignored = preferences.import_holidays(ctx.session, ctx.user, content, now=ctx.now)
+    except Invalid as exc:
+        raise Rendered(_page(ctx, 422, {"import": _sentences(exc, "ics", "The file ")})) from None
+    return redirect(request, f"/app/settings?saved=holidays-imported&added={added}&ignored={ignored}")
 
 
 @router.post("/app/settings/webhook")
