@@ -1,4 +1,4 @@
-"""Day-to-day verbs: due, outreach add, send, snooze, jobs, contacts."""
+"""Day-to-day verbs: due, outreach add/answer, send, snooze, jobs, contacts."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ from followups.commands.common import (
 )
 from followups.commands.when import snooze_target
 from followups.contacts import service as contacts
+from followups.errors import Invalid
 from followups.followups import queries
 from followups.followups import service as followups
 from followups.jobs import service as jobs
 from followups.models import (
+    REPLIES,
     Contact,
     FollowUp,
     FollowupType,
@@ -38,12 +40,15 @@ from followups.models import (
     Notification,
     NotificationKind,
     Outcome,
+    Outreach,
     Stage,
     User,
 )
 from followups.outreach import service as outreach_service
 from followups.transfer import columns, values
 
+# The "#" column of `due`: the attempt number, or what the follow-up is instead.
+TYPE_MARKS = {FollowupType.APPOINTMENT.value: "appt", FollowupType.THANK_YOU.value: "thanks"}
 outreach_app = typer.Typer(
     no_args_is_help=True, help="Record outreach (it starts a follow-up chain)."
 )
@@ -99,7 +104,7 @@ def due(
                 present.short_id(f.id),
                 present.local_label(f.due_at, tz),
                 present.relative(f.due_at, now, tz),
-                "appt" if f.type == FollowupType.APPOINTMENT.value else str(f.attempt_no),
+                TYPE_MARKS.get(f.type, str(f.attempt_no)),
                 present.subject(f.job, f.contact),
                 *([f.note or ""] if notes else []),
                 *([f.why or ""] if why else []),
@@ -111,6 +116,44 @@ def due(
     out().print(
         "[dim]" + " · ".join(f"{counts[b]} {b}" for b in ("overdue", "today", "upcoming")) + "[/]"
     )
+
+
+OutcomeOption = Annotated[
+    str,
+    typer.Option(
+        "--outcome",
+        help="Their answer: NONE, POSITIVE, NEGATIVE, NO_RESPONSE or LATER (not now: give --resume).",
+    ),
+]
+ResumeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--resume",
+        metavar="WHEN",
+        help="With --outcome LATER: when to follow up, e.g. 'next week', 'after the 15th', 2026-12-15.",
+    ),
+]
+
+
+def _answer(outcome: str, resume: str | None) -> tuple[Outcome, str | None]:
+    """The outcome and the resume phrase, checked as the form does before the service reads it."""
+    try:
+        picked = Outcome(outcome.strip().upper())
+    except ValueError:
+        fail(f"--outcome: {outcome!r} is not one of {', '.join(o.value for o in Outcome)}")
+    phrase = _checked("--resume", resume, 100)
+    if picked == Outcome.LATER and not phrase:
+        fail("--outcome LATER needs --resume WHEN: e.g. --resume 'next week' or --resume 2026-12-15")
+    if picked != Outcome.LATER and phrase:
+        fail("--resume goes with --outcome LATER (not now)")
+    return picked, phrase
+
+
+def _resume_failed(exc: Invalid) -> None:
+    """The service could not read the day: say so about --resume."""
+    if exc.fields and exc.fields[0].field == "resumeOn":
+        fail(f"--resume: {exc.fields[0].message}")
+    raise exc
 
 
 def _checked(option: str, raw: str | None, limit: int, *, multiline: bool = False) -> str | None:
@@ -173,10 +216,14 @@ def outreach_add(
     no_followup: Annotated[
         bool, typer.Option("--no-followup", help="Do not schedule follow-ups.")
     ] = False,
+    outcome: OutcomeOption = "NONE",
+    resume: ResumeOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record outreach for a job (--company and --role) and/or a contact; attempt 1 is scheduled."""
+    """Record outreach for a job (--company and --role) and/or a contact; attempt 1 is scheduled
+    (with --outcome LATER --resume WHEN: one follow-up on that day)."""
+    answer, phrase = _answer(outcome, resume)
     company = _checked("--company", company, values.NAME_MAX)
     role = _checked("--role", role, values.NAME_MAX)
     url = _checked("--url", url, values.URL_MAX)
@@ -222,18 +269,22 @@ def outreach_add(
                 },
                 now=now,
             )
-        made, followup = outreach_service.create_outreach(
-            session,
-            me,
-            job_id=str(job.id) if job else None,
-            contact_id=str(person.id) if person else None,
-            channel=picked,
-            sent_at=sent_at,
-            note=note,
-            outcome=Outcome.NONE,
-            create_followup=not no_followup,
-            now=now,
-        )
+        try:
+            made, followup = outreach_service.create_outreach(
+                session,
+                me,
+                job_id=str(job.id) if job else None,
+                contact_id=str(person.id) if person else None,
+                channel=picked,
+                sent_at=sent_at,
+                note=note,
+                outcome=answer,
+                resume_on=phrase,
+                create_followup=not no_followup,
+                now=now,
+            )
+        except Invalid as exc:
+            _resume_failed(exc)
         if as_json:
             print_json(
                 {
@@ -248,16 +299,65 @@ def outreach_add(
             return
         who = present.subject(job, person)
         if followup is None:
-            say(f"Recorded outreach to {who}; no follow-up scheduled.")
+            say(f"Recorded outreach to {who} (id {present.short_id(made.id)}); no follow-up scheduled.")
         else:
+            first = "Not now: a follow-up is" if answer == Outcome.LATER else "Attempt 1"
             say(
-                f"Recorded outreach to {who}. Attempt 1 due "
+                f"Recorded outreach to {who} (id {present.short_id(made.id)}). {first} due "
                 f"{present.due_label(followup.due_at, now, me.zone)},"
                 f" id {present.short_id(followup.id)}."
             )
 
 
-def resolve_followup(session: Session, user: User, raw: str) -> uuid.UUID:
+@outreach_app.command("answer")
+@handled
+def outreach_answer(
+    outreach_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The outreach (id or its first characters).")
+    ],
+    outcome: OutcomeOption,
+    resume: ResumeOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record their answer to an outreach: a reply settles it; LATER pauses it until --resume."""
+    answer, phrase = _answer(outcome, resume)
+    now = datetime.now(UTC)
+    changes: dict = {"outcome": answer}
+    if phrase:
+        changes["resume_on"] = phrase
+    with database() as db, db.transaction() as session:
+        me = pick_user(session, user)
+        found = resolve_id(session, me, Outreach, outreach_id, "outreach")
+        try:
+            row = outreach_service.update_outreach(session, me, found, changes=changes, now=now)
+        except Invalid as exc:
+            _resume_failed(exc)
+        resumed = None
+        if row.resume_on is not None:
+            resumed = session.scalar(
+                select(FollowUp)
+                .where(FollowUp.user_id == me.id, FollowUp.outreach_id == row.id)
+                .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+                .limit(1)
+            )
+        if as_json:
+            print_json({**present.outreach_json(row), "resumeOn": row.resume_on.isoformat() if row.resume_on else None})
+            return
+        if resumed is not None and resumed.sent_at is None and resumed.cancelled_at is None:
+            say(
+                f"Not now: the thread pauses; a follow-up is due"
+                f" {present.due_label(resumed.due_at, now, me.zone)}, id {present.short_id(resumed.id)}."
+            )
+        elif answer == Outcome.LATER:
+            say("Not now, saved. No follow-up was scheduled: the job or contact is closed or archived.")
+        elif answer in REPLIES:
+            say("Reply saved; its open follow-ups are cancelled.")
+        else:
+            say(f"Answer saved ({answer.value}).")
+
+
+def resolve_id(session: Session, user: User, model: type[FollowUp] | type[Outreach], raw: str, noun: str) -> uuid.UUID:
     """A full id, or a unique prefix of at least 4 characters (the tables show 8)."""
     text = raw.strip().lower()
     try:
@@ -266,17 +366,23 @@ def resolve_followup(session: Session, user: User, raw: str) -> uuid.UUID:
         pass
     prefix = text.replace("-", "")
     if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
-        fail(f"follow-up {raw!r} was not found (give the id from `followups due`)")
+        where = "`followups due`" if model is FollowUp else "`followups outreach add`"
+        fail(f"{noun} {raw!r} was not found (give the id from {where})")
     matches = [
         fid
-        for fid in session.scalars(select(FollowUp.id).where(FollowUp.user_id == user.id))
+        for fid in session.scalars(select(model.id).where(model.user_id == user.id))
         if fid.hex.startswith(prefix)
     ]
     if not matches:
-        fail(f"follow-up {raw!r} was not found")
+        fail(f"{noun} {raw!r} was not found")
     if len(matches) > 1:
-        fail(f"{raw!r} matches {len(matches)} follow-ups: give more of the id")
+        plural = "follow-ups" if noun == "follow-up" else noun
+        fail(f"{raw!r} matches {len(matches)} {plural}: give more of the id")
     return matches[0]
+
+
+def resolve_followup(session: Session, user: User, raw: str) -> uuid.UUID:
+    return resolve_id(session, user, FollowUp, raw, "follow-up")
 
 
 @handled
