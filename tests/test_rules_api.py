@@ -127,7 +127,8 @@ def test_follow_ups_for_one_company_move_to_the_next_free_day(api, ada):
 
 def test_without_the_rule_one_company_can_have_several_on_a_day(api, ada):
     j = job(api, ada)
-    assert outreach(api, ada, jobId=j["id"])["followup"]["dueAt"] == outreach(api, ada, jobId=j["id"])["followup"]["dueAt"]
+    first, second = (outreach(api, ada, jobId=j["id"])["followup"] for _ in range(2))
+    assert first["dueAt"] == second["dueAt"]
 
 
 # --- 2. minimum gap per contact ------------------------------------------------------------
@@ -361,3 +362,50 @@ def test_the_recommended_rules_together(api, ada):
     assert (a["dueAt"], b["dueAt"]) == ("2026-03-08T15:00:00Z", "2026-03-09T15:00:00Z")
     api.call("PATCH", f"/jobs/{j['id']}", ada, 200, json={"stage": "TECH"})
     assert [f["type"] for f in api.call("GET", "/followups?due=upcoming", ada, 200).json()] == ["THANK_YOU"]
+
+
+# --- 6. adaptive delays ------------------------------------------------------------------
+
+
+def test_adaptive_delays_follow_the_users_median_time_to_reply(api, ada, clock):
+    adaptive = {"followupDelaysDays": [3, 3], "dormantAfterDays": 7, "skipWeekends": False, "adaptive": True}
+    api.call("PATCH", "/me", ada, 200, json={"cadence": adaptive})
+    grace = contact(api, ada)
+    start = clock.now
+    # Until 5 replies have a known date the fixed delay holds, and says why.
+    first = outreach(api, ada, contactId=grace["id"])["followup"]
+    assert first["dueAt"] == "2026-03-08T15:00:00Z"
+    assert first["why"] == (
+        "Attempt 1: outreach sent Thu 5 Mar + 3 days = Sun 8 Mar"
+        " (fixed delay: adaptive delays need 5 replies with a known date, you have 0)"
+    )
+    # Five answers after 4, 5, 5, 6 and 8 days: the median is 5.
+    for days in (4, 5, 5, 6, 8):
+        clock.now = start
+        o = outreach(api, ada, contactId=grace["id"], createFollowup=False)
+        clock.now = start + timedelta(days=days)
+        api.call("PATCH", f"/outreach/{o['id']}", ada, 200, json={"outcome": "NEGATIVE"})
+    clock.now = start
+    f = outreach(api, ada, contactId=grace["id"])["followup"]
+    assert f["dueAt"] == "2026-03-10T15:00:00Z"
+    assert f["why"] == (
+        "Attempt 1: outreach sent Thu 5 Mar + 5 days = Tue 10 Mar"
+        " (5 days: your median time to reply is 5.0 days over 5 replies)"
+    )
+    # Off again: the fixed delays.
+    api.call("PATCH", "/me", ada, 200, json={"cadence": {**adaptive, "adaptive": False}})
+    assert outreach(api, ada, contactId=grace["id"])["followup"]["dueAt"] == "2026-03-08T15:00:00Z"
+
+
+def test_adaptive_delays_stay_within_2_to_10_days(api, ada, clock):
+    api.call("PATCH", "/me", ada, 200, json={"cadence": {"followupDelaysDays": [3], "adaptive": True}})
+    start = clock.now
+    for _ in range(5):
+        clock.now = start
+        o = outreach(api, ada, jobId=job(api, ada)["id"], createFollowup=False)
+        clock.now = start + timedelta(hours=6)
+        api.call("PATCH", f"/outreach/{o['id']}", ada, 200, json={"outcome": "POSITIVE"})
+    clock.now = start
+    f = outreach(api, ada, jobId=job(api, ada)["id"])["followup"]
+    assert f["dueAt"] == "2026-03-07T15:00:00Z"
+    assert f["why"].endswith("(2 days: your median time to reply is 0.2 days over 5 replies, kept within 2 to 10 days)")

@@ -84,9 +84,8 @@ def _named_day(text: str, today: date) -> date | None:
         if unit == "month":
             return _add_months(today, count)
         return today + timedelta(days=count * (7 if unit == "week" else 1))
-    if m := re.fullmatch(r"(?:next |this |on )?(\w+)", text):
-        if m[1] in _WEEKDAYS:
-            return _next_weekday(today, _WEEKDAYS[m[1]])
+    if (m := re.fullmatch(r"(?:next |this |on )?(\w+)", text)) and m[1] in _WEEKDAYS:
+        return _next_weekday(today, _WEEKDAYS[m[1]])
     if m := re.fullmatch(rf"(?:on )?(?:the )?{_ORDINAL}", text):
         return _next_day_of_month(today, int(m[1]))
     if m := re.fullmatch(rf"(?:on )?{_MONTH} (?:the )?{_ORDINAL}(?:,? (\d{{4}}))?", text):

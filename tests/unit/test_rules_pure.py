@@ -80,7 +80,9 @@ def test_rules_round_trip_json():
         Rules(min_gap_days=31)
 
 
-ZONES = st.sampled_from([clock.zone(z) for z in ("UTC", "America/New_York", "Pacific/Kiritimati", "Australia/Lord_Howe")])
+ZONES = st.sampled_from(
+    [clock.zone(z) for z in ("UTC", "America/New_York", "Pacific/Kiritimati", "Australia/Lord_Howe")]
+)
 
 
 @given(

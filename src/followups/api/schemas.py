@@ -21,8 +21,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from followups.cadence import MAX_DAYS, MAX_DELAYS
-from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
 from followups.models import Channel, FollowupType, Outcome, Stage
+from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
 
 MIN_YEAR, MAX_YEAR = 1970, 2999
 NOTE_MAX = 2000

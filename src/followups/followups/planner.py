@@ -8,6 +8,7 @@ services apply what it says.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -20,6 +21,7 @@ from followups import cadence as cad
 from followups import clock
 from followups.followups import queries
 from followups.models import Contact, FollowUp, FollowupType, Job, Outreach, User
+from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS, adaptive_delay
 
 
 class Planner:
@@ -36,8 +38,6 @@ class Planner:
         cadence = self.user.cadence
         if not self.user.cadence_adaptive:
             return cadence
-        from followups.stats.service import adaptive_delay
-
         adaptive = adaptive_delay(self.session, self.user)
         if adaptive.days is None:
             return replace(
@@ -51,8 +51,8 @@ class Planner:
             f"{adaptive.days} days: your median time to reply is {adaptive.median:.1f} days"
             f" over {adaptive.replies} replies"
         )
-        if adaptive.days != round(adaptive.median):
-            note += ", kept within 2 to 10 days"
+        if adaptive.days != math.floor(adaptive.median + 0.5):  # rounded half up, then clamped
+            note += f", kept within {ADAPTIVE_MIN_DAYS} to {ADAPTIVE_MAX_DAYS} days"
         return replace(cadence, followup_delays_days=(adaptive.days,) * cadence.attempts, delay_note=note)
 
     def limits(

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
 from followups.api.schemas import (
     CadenceIO,
+    HolidaysImported,
     LoginIn,
     MeOut,
-    HolidaysImported,
     MeUpdate,
     RegisterIn,
     RulesOut,
@@ -23,6 +23,7 @@ from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import preferences
 from followups.users import service as users
+
 
 async def raw_body(request: Request) -> bytes:
     return await request.body()
