@@ -8,7 +8,7 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, String, Uuid, and_, bindparam, func, select, type_coerce
 from sqlalchemy.orm import contains_eager
 
 from followups import clock
@@ -92,6 +92,15 @@ CONTACT_COLUMNS = (
 )
 
 
+def _id_as_text(column):
+    """Ids as the driver gives them (SQLite: 32 hex digits; psycopg: a UUID), without a
+    uuid.UUID made per value here: the response model reads either (the largest share of
+    the list's row processing on SQLite, bench/RESULTS.md)."""
+    if isinstance(column.type, Uuid):
+        return type_coerce(column, String).label(column.key)
+    return column
+
+
 @cache
 def due_bucket_rows(bucket: Bucket) -> Select:
     """`due_bucket` as plain columns, for the list endpoint: built once per bucket with bind
@@ -99,7 +108,7 @@ def due_bucket_rows(bucket: Bucket) -> Select:
     builds a statement nor makes ORM objects. Same filter, same order."""
     columns = (*FOLLOWUP_COLUMNS, *JOB_COLUMNS, *CONTACT_COLUMNS)
     return (
-        _visible_open(select(*columns), bindparam("user_id"))
+        _visible_open(select(*map(_id_as_text, columns)), bindparam("user_id"))
         .where(in_bucket(FollowUp.due_at, bucket, bindparam("start"), bindparam("end")))
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(bindparam("limit", type_=Integer))
