@@ -152,6 +152,16 @@ class RoutingSession(Session):
         return super().get_bind(mapper, clause=clause, **kw)
 
 
+# session.info key: the transaction must roll back though no exception reached it.
+ROLL_BACK = "followups.roll_back"
+
+
+def roll_back(session: Session) -> None:
+    """Make the session's `Database.transaction` roll back instead of committing (for an
+    edge that turns a failure into an answer before the transaction ends)."""
+    session.info[ROLL_BACK] = True
+
+
 class Database:
     """One engine and its session factories: write (default) and read-only."""
 
@@ -171,9 +181,12 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error."""
-        with self.session(write=write) as session, session.begin():
+        """One unit of work: commits on success, rolls back on any error, and when the
+        caller answered a failure without raising (`roll_back`)."""
+        with self.session(write=write) as session, session.begin() as tx:
             yield session
+            if session.info.get(ROLL_BACK):
+                tx.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

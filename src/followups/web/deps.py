@@ -25,6 +25,7 @@ def _user(request: Request, session, now):
 
 
 def signed_in(request: Request, session: SessionDep, now: Now) -> Ctx:
+    request.state.db_session = session  # for routing.WebRoute: a failed page rolls back
     user = _user(request, session, now)
     if user is None:
         raise LoginRequired
@@ -33,6 +34,7 @@ def signed_in(request: Request, session: SessionDep, now: Now) -> Ctx:
 
 def anonymous(request: Request, session: SessionDep, now: Now) -> Ctx:
     """Sign-in and registration: the user if the session is valid, else nobody."""
+    request.state.db_session = session  # for routing.WebRoute: a failed page rolls back
     secret, fresh = ensure_secret(request)
     return Ctx(request, session, now, _user(request, session, now), csrf_token(secret), fresh)
 

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import RedirectResponse, Response
 
+from followups.db import roll_back
 from followups.errors import Conflict, Invalid, NotFound
 from followups.web.render import render_error
 from followups.web.security import (
@@ -130,6 +131,11 @@ class WebRoute(APIRoute):
                     request.state.form = form
                 response = await inner(request)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a page
+                # The request's transaction ends after this handler returns, without the
+                # exception: tell it to roll back what the handler wrote before failing.
+                session = getattr(request.state, "db_session", None)
+                if session is not None:
+                    roll_back(session)
                 response = _failure(request, exc)
             return add_page_headers(response)
 
