@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 
 from followups.models import Outreach, User
 
-from .conftest import CHROMIUM, user_of
+from .conftest import user_of
 
 NOW_FIELDS = ("created_at", "updated_at")
 
@@ -80,7 +78,6 @@ def test_the_stats_page_needs_a_session(web):
     assert web.get("/app/stats").headers["location"] == "/app/login?next=%2Fapp%2Fstats"
 
 
-@pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is not installed")
 def test_the_stats_page_fits_a_phone(chromium, live_server, web, db, clock):
     web.register()
     replies = [("EMAIL", d) for d in (0.5, 1, 2, 3, 4, 6, None, -1)] + [("LINKEDIN", 12.25)]
