@@ -105,16 +105,7 @@ def create_outreach(
             step = planner.first_attempt(
                 outreach.sent_at, job_id=outreach.job_id, contact_id=outreach.contact_id
             )
-            followup = new_chain(
-                session,
-                user,
-                due_at=step.due_at,
-                why=step.why,
-                now=now,
-                job_id=outreach.job_id,
-                contact_id=outreach.contact_id,
-                outreach_id=outreach.id,
-            )
+            followup = _start_chain(session, user, outreach, step, now)
     push_after_touch(
         session, planner, outreach.contact_id, outreach.sent_at,
         keep_chain=followup.chain_id if followup else None, now=now,
@@ -155,6 +146,12 @@ def _resume(
         session, user.id, _thread(user, outreach),
         reason=f"Paused: not now, until {cad.day_label(step.due_at, user.zone)}", now=now,
     )
+    return _start_chain(session, user, outreach, step, now, set_by_user=True)
+
+
+def _start_chain(
+    session: Session, user: User, outreach: Outreach, step: cad.Step, now: datetime, *, set_by_user: bool = False
+) -> FollowUp:
     return new_chain(
         session,
         user,
@@ -164,7 +161,7 @@ def _resume(
         job_id=outreach.job_id,
         contact_id=outreach.contact_id,
         outreach_id=outreach.id,
-        set_by_user=True,
+        set_by_user=set_by_user,
     )
 
 
