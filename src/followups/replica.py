@@ -1,11 +1,24 @@
-"""Read-your-writes on a streaming replica.
+"""Read-your-writes on a streaming replica, and the lock order of a user's writes.
 
-Every write request of a signed-in user bumps `app_user.write_seq` on the primary, in the
-request's own transaction (`record_write`). A list read may go to the replica only when the
-replica's copy of that row already has the primary's value (`reads_from_replica`): a commit
-becomes visible on a standby all at once, so the replica then shows every write the user
-made, and a user never sees their own write disappear. Otherwise, or when the replica does
-not answer, the read stays on the primary.
+Every transaction that writes for a user bumps `app_user.write_seq` on the primary, in that
+same transaction. A list read may go to the replica only when the replica's copy of that
+row already has the primary's value (`reads_from_replica`): a commit becomes visible on a
+standby all at once, so the replica then shows every write the user made, and a user never
+sees their own write disappear. Otherwise, or when the replica does not answer, the read
+stays on the primary.
+
+One mechanism for every writer:
+- A session acting for one user (an API or page request after sign-in, a CLI verb after
+  `pick_user`) is marked with `acting_for`; the first write on its connection (an INSERT,
+  UPDATE or DELETE, a SELECT ... FOR UPDATE: ORM flush, ORM or Core statement alike) bumps
+  the user's row first (`_before_execute`, an engine event: services that write on
+  `session.connection()` directly are covered too).
+
+The bump comes FIRST, before any other row of the user is locked: every write of a user
+locks app_user, then the user's other rows, so two writes of one user take turns on the
+user's row and can never hold each other's rows (a time-zone change that rewrites open
+follow-ups racing a mark-sent deadlocked when the bump came last). A refused or read-only
+request writes nothing and takes no lock.
 
 Why a counter and not a WAL position: `pg_current_wal_insert_lsn()` taken inside the write
 transaction comes before that transaction's commit record, so a replica that has replayed
@@ -15,41 +28,72 @@ up to it may still not show the write; the counter is visible exactly when the c
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, TextClause, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
-from followups.db import READ_FROM
+from followups.db import READ_FROM, RoutingSession
 from followups.models import User
 
 log = logging.getLogger("followups.replica")
 
-# Session.info key: the user a request's transaction acts for (set on sign-in).
+# Session.info key: the user a session acts for (set on sign-in). Connection execution
+# options: the same, on the session's connection, and whether that connection's
+# transaction has bumped the user's row already.
 ACTING_USER = "followups_acting_user"
+_BUMPED = "followups_write_seq_bumped"
 # After a replica fails to answer, reads stay on the primary this long before trying again.
 BACKOFF_S = 5.0
 _down_until: dict[int, float] = {}
+# Textual SQL that writes or locks rows (Core and ORM statements are told by their type).
+_WRITING_SQL = re.compile(r"^\s*(insert|update|delete|merge)\b|\bfor\s+(no\s+key\s+)?update\b", re.I)
 
 
 def acting_for(session: Session, user: User) -> None:
     session.info[ACTING_USER] = user.id
+    if _on_postgresql(session):  # SQLite has no replicas
+        _mark(session.connection(), user.id)
 
 
-def record_write(session: Session) -> None:
-    """At the end of a write request's transaction: the user's writes moved on by one, if the
-    transaction wrote anything (PostgreSQL gives it a transaction id on its first write, so a
-    refused or empty request changes nothing and takes no lock on the user's row)."""
+def _mark(conn: Connection, user_id: uuid.UUID) -> None:
+    # In place (SQLAlchemy 2): the options live as long as this Connection, which is the
+    # session's for one transaction; a later transaction's connection is marked on begin.
+    conn.execution_options(**{ACTING_USER: user_id, _BUMPED: False})
+
+
+@event.listens_for(RoutingSession, "after_begin")
+def _began(session: Session, _transaction, conn: Connection) -> None:
     user_id = session.info.get(ACTING_USER)
-    if user_id is None or session.get_bind().dialect.name != "postgresql":
-        return  # SQLite has no replicas
-    session.execute(  # flushes the ORM's pending changes first
-        update(User)
-        .where(User.id == user_id, func.pg_current_xact_id_if_assigned().is_not(None))
-        .values(write_seq=User.write_seq + 1),
-        execution_options={"synchronize_session": False},
-    )
+    if user_id is not None and conn.dialect.name == "postgresql":
+        _mark(conn, user_id)
+
+
+def _on_postgresql(session: Session) -> bool:
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
+def _writes(statement) -> bool:
+    if isinstance(statement, UpdateBase):
+        return True
+    if isinstance(statement, TextClause):
+        return _WRITING_SQL.search(statement.text) is not None
+    return getattr(statement, "_for_update_arg", None) is not None
+
+
+@event.listens_for(Engine, "before_execute")
+def _before_execute(conn: Connection, statement, _multiparams, _params, _options) -> None:
+    options = conn.get_execution_options()
+    user_id = options.get(ACTING_USER)
+    if user_id is None or options.get(_BUMPED, True) or not _writes(statement):
+        return
+    conn.execution_options(**{_BUMPED: True})  # before executing: the bump is a write too
+    conn.execute(update(User.__table__).where(User.id == user_id).values(write_seq=User.write_seq + 1))
 
 
 def caught_up(replica: Engine, user: User) -> bool:

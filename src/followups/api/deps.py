@@ -41,9 +41,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 @contextmanager
 def _write_transaction(db) -> Iterator[Session]:
+    # The user's write_seq is bumped by the transaction's first write (followups.replica).
     with db.transaction(write=True) as session:
         yield session
-        replica.record_write(session)  # before the commit, in the same transaction
 
 
 # Dependencies that do no I/O are async: FastAPI runs a sync one in a worker thread.
