@@ -8,6 +8,8 @@ paused exist on the primary only."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -18,13 +20,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from followups import replica as routing
 from followups.api.app import create_app
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
 from followups.models import Job
 from followups.worker import Worker
-from production import new_cluster
+from production import FOLLOWUPS, new_cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from pgcluster import replica_of, wait_replayed  # noqa: E402
@@ -176,3 +179,56 @@ def test_reads_fall_back_to_the_primary_when_the_replica_is_down(clusters, db, c
         assert time.monotonic() - started < 5
     finally:
         replica.start()
+
+
+def terminal(db: Database, *args: str) -> str:
+    """A CLI verb, as its own process, on the primary."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUPS_")}
+    done = subprocess.run([FOLLOWUPS, *args], env={**env, "FOLLOWUPS_DATABASE_URL": db.settings.database_url},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_writes_of_the_terminal_and_the_worker_never_disappear_while_the_replica_lags(clusters, db, client):
+    """The CLI and the worker write for a user outside any API request: they bump the
+    user's write_seq too, so the user's next API read goes to the primary."""
+    primary, replica = clusters
+    routing._down_until.clear()  # an earlier test stopped the replica: no back-off here
+    eve = signup(client, "eve@example.com")
+    eve_id = user_id(client, eve)
+    sent_at = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+    overdue = []
+    for company in ("Wayne", "Tyrell"):
+        made = client.post("/outreach", headers=eve,
+                           json={"jobId": add_job(client, eve, company)["id"], "channel": "EMAIL", "sentAt": sent_at})
+        assert made.status_code == 201, made.text
+        overdue.append(made.json()["followup"]["id"])
+    seen = {"Wayne", "Tyrell"}
+
+    def replica_serves_eve(phase: str) -> None:
+        behind_the_apis_back(db, eve_id, phase)  # on the primary only while replay is paused
+        assert companies(client, eve) == seen
+        seen.add(phase)  # on the primary, seen once Eve reads from there
+
+    wait_replayed(primary, replica)
+    with replay_paused(primary, replica):
+        replica_serves_eve("worker phase")
+        assert client.get("/notifications?scope=overdue", headers=eve).json() == []
+        Worker(db, db.settings).tick()  # reminders for Eve's overdue follow-ups
+        kinds = [n["kind"] for n in client.get("/notifications?scope=overdue", headers=eve).json()]
+        assert kinds == ["followup_due", "followup_due"]
+        assert companies(client, eve) == seen
+
+    wait_replayed(primary, replica)
+    with replay_paused(primary, replica):
+        replica_serves_eve("send phase")
+        terminal(db, "send", overdue[0], "--user", "eve@example.com")
+        due = [f["id"] for f in client.get("/followups?due=overdue", headers=eve).json()]
+        assert overdue[0] not in due and overdue[1] in due
+
+    wait_replayed(primary, replica)
+    with replay_paused(primary, replica):
+        replica_serves_eve("outreach phase")
+        terminal(db, "outreach", "add", "--company", "Cyberdyne", "--role", "Engineer", "--user", "eve@example.com")
+        assert companies(client, eve) == seen | {"Cyberdyne"}

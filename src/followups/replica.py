@@ -13,6 +13,8 @@ One mechanism for every writer:
   UPDATE or DELETE, a SELECT ... FOR UPDATE: ORM flush, ORM or Core statement alike) bumps
   the user's row first (`_before_execute`, an engine event: services that write on
   `session.connection()` directly are covered too).
+- A writer acting for many users (the worker's claims, the digests) takes its users with
+  `take_writers` before it touches their rows, skipping the users busy elsewhere.
 
 The bump comes FIRST, before any other row of the user is locked: every write of a user
 locks app_user, then the user's other rows, so two writes of one user take turns on the
@@ -31,6 +33,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, TextClause, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -94,6 +97,26 @@ def _before_execute(conn: Connection, statement, _multiparams, _params, _options
         return
     conn.execution_options(**{_BUMPED: True})  # before executing: the bump is a write too
     conn.execute(update(User.__table__).where(User.id == user_id).values(write_seq=User.write_seq + 1))
+
+
+def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """For a writer acting for many users (the worker): bump and lock the rows of those of
+    `user_ids` that no other transaction is writing for (SKIP LOCKED, so it never waits on a
+    user's row while holding other rows), and return them. Touch only their rows after.
+    SQLite (one writer at a time, no replicas): all of them, unchanged."""
+    wanted = set(user_ids)
+    if not wanted or not _on_postgresql(session):
+        return wanted
+    free = (
+        select(User.id).where(User.id.in_(wanted))
+        .with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE, like an UPDATE
+        .cte("writers").prefix_with("MATERIALIZED")
+    )
+    stmt = (
+        update(User.__table__).where(User.id == free.c.id)
+        .values(write_seq=User.write_seq + 1).returning(User.id)
+    )
+    return set(session.scalars(stmt))
 
 
 def caught_up(replica: Engine, user: User) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from followups import replica
 from followups.config import Settings
 from followups.db import Database
 from followups.errors import DomainError
@@ -145,7 +146,15 @@ def database(*, migrate: bool = True) -> Iterator[Database]:
 
 
 def pick_user(session: Session, email: str | None) -> User:
-    """The user named by --user / FOLLOWUPS_USER, else the only one."""
+    """The user named by --user / FOLLOWUPS_USER, else the only one. The verb then acts for
+    that user: its writes bump the user's write_seq first, as an API request's do
+    (followups.replica), so an API read on a lagging replica never misses them."""
+    user = _named_or_only(session, email)
+    replica.acting_for(session, user)
+    return user
+
+
+def _named_or_only(session: Session, email: str | None) -> User:
     if email:
         user = session.scalar(select(User).where(User.email_key == email_key(email)))
         if user is None:

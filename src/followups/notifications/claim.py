@@ -14,13 +14,27 @@ outer row, which claimed far more than the batch (seen: 9,950 rows for LIMIT 50)
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from followups import replica
 
-def claim(session: Session, model, candidates: Select, still: ColumnElement[bool], values: dict, returning):
-    """Mark the candidate rows (a SELECT of model.id) and return `returning` columns of those marked."""
+
+def claim(session: Session, model, candidates: Select, still: ColumnElement[bool], values: dict, returning,
+          *, seen_by_owner: bool = False):
+    """Mark the candidate rows (a SELECT of model.id) and return `returning` columns of those marked.
+
+    `seen_by_owner`: the mark is a write the owners see (a reminder, a cancelled
+    notification). Their app_user rows are then taken first (followups.replica.take_writers:
+    write_seq bumped, the lock order of every write of a user) and only their rows claimed;
+    an owner busy with a write of their own is left for the next batch."""
+    if seen_by_owner and session.get_bind().dialect.name == "postgresql":
+        pending = candidates.add_columns(model.user_id).subquery()
+        owners = replica.take_writers(session, session.scalars(select(pending.c.user_id).distinct()))
+        if not owners:
+            return []
+        candidates = candidates.where(model.user_id.in_(owners))
     locked = (
         candidates.with_for_update(of=model, skip_locked=True)
         .cte("claimed")

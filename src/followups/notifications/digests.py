@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followups import clock
+from followups import clock, replica
 from followups.cadence import day_label
 from followups.followups.queries import due_bucket
 from followups.models import FollowUp, Notification, NotificationKind, User
@@ -68,6 +68,9 @@ def make_digests(session: Session, *, now: datetime, batch: int) -> int:
         .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
+    # Their rows are locked already (FOR UPDATE above, before anything else of theirs): the
+    # digest is a write each of them sees, so their write_seq moves on (followups.replica).
+    replica.take_writers(session, [u.id for u in users])
     rows = []
     for user in users:
         # The day the digest belongs to: the one it was due on, even if the worker is late.

@@ -87,6 +87,7 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
             Notification.id, Notification.user_id, Notification.kind, Notification.followup_id,
             Notification.job_id, Notification.contact_id, Notification.created_at, Notification.payload,
         ),
+        seen_by_owner=True,  # stale ones are cancelled: they leave the user's list
     )
     if not claimed:
         return 0

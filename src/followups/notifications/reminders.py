@@ -68,6 +68,7 @@ def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
         and_(is_open(), FollowUp.reminded_at.is_(None)),
         {"reminded_at": now},
         (FollowUp.id,),
+        seen_by_owner=True,
     )
     if not claimed:
         return 0
