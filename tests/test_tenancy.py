@@ -14,6 +14,7 @@ from helpers import contact, followup, job, outreach, send
 NOT_DISTRIBUTED = {
     "app_user": "the tenant table itself (its id is the distribution key)",
     "api_token": "looked up by token hash before the user is known: an auth table on the coordinator",
+    "login_failure": "failed sign-ins, counted per account and address before any user is known: on the coordinator",
 }
 # Indexes the worker uses to claim work across users; on a sharded cluster each shard
 # keeps its own and the worker's claims run per shard.

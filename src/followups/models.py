@@ -150,6 +150,20 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class LoginFailure(Base):
+    """A failed sign-in, counted per account and per client address (api/limits.py) by
+    every server process alike. `key` is a hash: what someone typed as an email (a
+    password, sometimes) is not kept. Not owned: counted before any user is known."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index(None, "scope", "key", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Job(Base):
     __tablename__ = "job"
     __table_args__ = (Index(None, "user_id", "created_at"),)

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
+    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address, database)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     observability.install(app, database)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
+from sqlalchemy.pool import NullPool
 
+from followups.db import Database
 from followups.errors import TooManyRequests
+from followups.models import LoginFailure, new_id
 
 
 class BodySizeLimit:
@@ -71,29 +80,109 @@ class BodySizeLimit:
 
 
 class LoginLimiter:
-    """Failed logins per account and per client address, in a moving window.
+    """Failed sign-ins per account and per client address, in a moving window.
 
-    In-process memory: with several server processes each keeps its own count (the
-    limit is per process); the `limits` library offers shared storages for that case.
+    On PostgreSQL the failures are rows of `login_failure`, so every server process (and
+    every machine) counts the same failures: `serve --workers N` does not multiply the
+    limits. Each check or record is one short statement in a transaction of its own (the
+    request's rolls back on the failure it records), on connections of its own: a burst
+    of sign-ins each holding a pooled connection and waiting for a second one for the
+    limiter cannot exhaust the request pool.
+
+    On SQLite the sign-in request holds the database's one write lock while it records the
+    failure, so a second transaction could not; there the counts stay in process memory
+    (the embedded single-file set-up, where one process is the rule).
     """
 
-    def __init__(self, per_account: str, per_address: str) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._account = parse(per_account)
-        self._address = parse(per_address)
+    def __init__(self, per_account: str, per_address: str, db: Database | None = None) -> None:
+        self._items = {ACCOUNT: parse(per_account), ADDRESS: parse(per_address)}
+        self._engine: Engine | None = None
+        if db is not None and not db.settings.is_sqlite:
+            self._engine = create_engine(db.engine.url, poolclass=NullPool,
+                                         connect_args=_connect_args(db.settings))
+            self._slots = threading.BoundedSemaphore(LIMITER_CONNECTIONS)
+        else:
+            self._memory = MovingWindowRateLimiter(MemoryStorage())
 
     def check(self, account: str, address: str) -> None:
-        for item, key in ((self._account, account), (self._address, address)):
-            if not self._limiter.test(item, "login", key):
-                reset = self._limiter.get_window_stats(item, "login", key).reset_time
+        keys = ((ACCOUNT, account), (ADDRESS, address))
+        if self._engine is None:
+            resets = [self._memory_reset(self._items[scope], key) for scope, key in keys]
+        else:
+            with self._connection() as conn:
+                resets = [self._reset(conn, self._items[scope], scope, key) for scope, key in keys]
+        for reset in resets:
+            if reset is not None:
                 retry = max(int(reset - time.time()) + 1, 1)
                 raise TooManyRequests(
                     f"Too many failed sign-ins; try again in {retry} seconds.", retry_after_s=retry
                 )
 
     def failed(self, account: str, address: str) -> None:
-        self._limiter.hit(self._account, "login", account)
-        self._limiter.hit(self._address, "login", address)
+        if self._engine is None:
+            self._memory.hit(self._items[ACCOUNT], "login", account)
+            self._memory.hit(self._items[ADDRESS], "login", address)
+            return
+        now = datetime.now(UTC)
+        with self._connection() as conn:
+            for scope, key in ((ACCOUNT, account), (ADDRESS, address)):
+                hashed = _hashed(key)
+                # Housekeeping on the way: this key's failures that left the window.
+                conn.execute(delete(LoginFailure).where(
+                    LoginFailure.scope == scope, LoginFailure.key == hashed,
+                    LoginFailure.at <= now - timedelta(seconds=self._items[scope].get_expiry()),
+                ))
+                conn.execute(insert(LoginFailure).values(id=new_id(), scope=scope, key=hashed, at=now))
 
     def succeeded(self, account: str) -> None:
-        self._limiter.clear(self._account, "login", account)
+        if self._engine is None:
+            self._memory.clear(self._items[ACCOUNT], "login", account)
+            return
+        with self._connection() as conn:
+            conn.execute(delete(LoginFailure).where(
+                LoginFailure.scope == ACCOUNT, LoginFailure.key == _hashed(account)))
+
+    def _memory_reset(self, item: RateLimitItem, key: str) -> float | None:
+        if self._memory.test(item, "login", key):
+            return None
+        return self._memory.get_window_stats(item, "login", key).reset_time
+
+    @staticmethod
+    def _reset(conn: Connection, item: RateLimitItem, scope: str, key: str) -> float | None:
+        """When the key may try again (a Unix time), or None if it may now. As the `limits`
+        moving window: refused once `amount` failures lie in the window, until the
+        amount-th newest of them leaves it."""
+        expiry = timedelta(seconds=item.get_expiry())
+        ats = conn.scalars(
+            select(LoginFailure.at)
+            .where(LoginFailure.scope == scope, LoginFailure.key == _hashed(key),
+                   LoginFailure.at > datetime.now(UTC) - expiry)
+            .order_by(LoginFailure.at.desc())
+            .limit(item.amount)
+        ).all()
+        if len(ats) < item.amount:
+            return None
+        return (ats[-1] + expiry).timestamp()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        assert self._engine is not None
+        with self._slots, self._engine.begin() as conn:
+            yield conn
+
+
+ACCOUNT = "account"
+ADDRESS = "address"
+# Connections one process opens at most at once for the limiter (each for one statement).
+LIMITER_CONNECTIONS = 4
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _connect_args(settings) -> dict:
+    args: dict = {"connect_timeout": max(int(settings.db_pool_timeout_s), 1)}
+    if settings.db_pgbouncer:  # transaction pooling: no server-side prepared statements
+        args["prepare_threshold"] = None
+    return args
