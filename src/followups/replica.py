@@ -14,7 +14,7 @@ One mechanism for every writer:
   the user's row first (`_before_execute`, an engine event: services that write on
   `session.connection()` directly are covered too).
 - A writer acting for many users (the worker's claims, the digests) takes its users with
-  `take_writers` before it touches their rows, skipping the users busy elsewhere.
+  `take_writers` before it touches their rows.
 
 The bump comes FIRST, before any other row of the user is locked: every write of a user
 locks app_user, then the user's other rows, so two writes of one user take turns on the
@@ -100,20 +100,23 @@ def _before_execute(conn: Connection, statement, _multiparams, _params, _options
 
 
 def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """For a writer acting for many users (the worker): bump and lock the rows of those of
-    `user_ids` that no other transaction is writing for (SKIP LOCKED, so it never waits on a
-    user's row while holding other rows), and return them. Touch only their rows after.
-    SQLite (one writer at a time, no replicas): all of them, unchanged."""
+    """For a writer acting for many users (the worker): bump and lock the rows of
+    `user_ids`, in id order, and return those that exist; touch only their rows after.
+    Call it before the transaction locks anything else: it may wait for a user's own
+    write to finish, which never waits on the worker (that write holds no row the worker
+    has, since the worker takes a user's row before any of the user's other rows), and
+    two workers lock users in the same order. SQLite (one writer at a time, no
+    replicas): all of them, unchanged."""
     wanted = set(user_ids)
     if not wanted or not _on_postgresql(session):
         return wanted
-    free = (
-        select(User.id).where(User.id.in_(wanted))
-        .with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE, like an UPDATE
+    ordered = (
+        select(User.id).where(User.id.in_(wanted)).order_by(User.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as an UPDATE takes
         .cte("writers").prefix_with("MATERIALIZED")
     )
     stmt = (
-        update(User.__table__).where(User.id == free.c.id)
+        update(User.__table__).where(User.id == ordered.c.id)
         .values(write_seq=User.write_seq + 1).returning(User.id)
     )
     return set(session.scalars(stmt))

@@ -26,9 +26,9 @@ def claim(session: Session, model, candidates: Select, still: ColumnElement[bool
     """Mark the candidate rows (a SELECT of model.id) and return `returning` columns of those marked.
 
     `seen_by_owner`: the mark is a write the owners see (a reminder, a cancelled
-    notification). Their app_user rows are then taken first (followups.replica.take_writers:
-    write_seq bumped, the lock order of every write of a user) and only their rows claimed;
-    an owner busy with a write of their own is left for the next batch."""
+    notification). Their app_user rows are then taken first, before any row of theirs is
+    locked (followups.replica.take_writers: write_seq bumped, the lock order of every
+    write of a user), and only their rows claimed. Must be the transaction's first lock."""
     if seen_by_owner and session.get_bind().dialect.name == "postgresql":
         pending = candidates.add_columns(model.user_id).subquery()
         owners = replica.take_writers(session, session.scalars(select(pending.c.user_id).distinct()))
