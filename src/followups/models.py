@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -166,7 +167,10 @@ class LoginFailure(Base):
 
 class Job(Base):
     __tablename__ = "job"
-    __table_args__ = (Index(None, "user_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "user_id", "created_at"),
+        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
@@ -185,7 +189,10 @@ class Job(Base):
 
 class Contact(Base):
     __tablename__ = "contact"
-    __table_args__ = (Index(None, "user_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "user_id", "created_at"),
+        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
@@ -207,12 +214,15 @@ class Outreach(Base):
     __table_args__ = (
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "contact_id"),
+        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
+        ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
-    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     channel: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
@@ -254,6 +264,10 @@ class FollowUp(Base):
         # contact: nothing asks for it, and each index costs every write (the sweep).
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "outreach_id"),
+        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
+        ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
+        ForeignKeyConstraint(["user_id", "outreach_id"], ["outreach.user_id", "outreach.id"]),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
@@ -262,9 +276,9 @@ class FollowUp(Base):
     chain_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     attempt_no: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(16), default=FollowupType.STANDARD.value)
-    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
-    outreach_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("outreach.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    outreach_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -287,8 +301,13 @@ class FollowUp(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # Loaded only on purpose (contains_eager in one joined query): never one query per row.
-    job: Mapped[Job | None] = relationship(lazy="raise")
-    contact: Mapped[Contact | None] = relationship(lazy="raise")
+    # Joined on the owner too (the composite foreign keys); only the id column is written
+    # through them: user_id is the row's own, shared by every such key.
+    job: Mapped[Job | None] = relationship(
+        lazy="raise", primaryjoin="and_(Job.user_id == FollowUp.user_id, Job.id == foreign(FollowUp.job_id))")
+    contact: Mapped[Contact | None] = relationship(
+        lazy="raise",
+        primaryjoin="and_(Contact.user_id == FollowUp.user_id, Contact.id == foreign(FollowUp.contact_id))")
 
     @property
     def is_open(self) -> bool:
@@ -301,6 +320,10 @@ class Notification(Base):
         # One notification per (kind, subject): per follow-up for followup_due, per
         # chain for dormant_candidate, per local day for digest.
         UniqueConstraint("user_id", "kind", "dedupe_key"),
+        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
+        ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
+        ForeignKeyConstraint(["user_id", "followup_id"], ["follow_up.user_id", "follow_up.id"]),
         Index(
             "ix_notification_unseen_due",
             "user_id",
@@ -328,9 +351,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Resolved without the user: e.g. a reply arrived before a dormant check fell due.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job.id"))
-    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contact.id"))
-    followup_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("follow_up.id"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     chain_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Structured content (a digest's lists), for rendering email and pages.
@@ -350,6 +373,7 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("user_id", "notification_id", "channel"),
+        ForeignKeyConstraint(["user_id", "notification_id"], ["notification.user_id", "notification.id"]),
         Index(
             "ix_delivery_pending",
             "next_attempt_at",
@@ -360,7 +384,7 @@ class Delivery(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
-    notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notification.id"))
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     channel: Mapped[str] = mapped_column(String(16))
     # Also the lease: a worker that claims a delivery pushes this ahead first, so a
     # crashed worker's claim comes back by itself.

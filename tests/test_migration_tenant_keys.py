@@ -1,0 +1,95 @@
+"""The tenant-key migration (composite foreign keys between owned tables, 1dc6a52601bc) on a
+database with rows in every owned table, on SQLite and on PostgreSQL: the rows stay, the
+new keys refuse a row that points at another user's row, and it goes down and up again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from followups.api.app import create_app
+from followups.config import Settings
+from followups.db import Database
+from followups.migrate import alembic_config, is_at_head, upgrade
+from followups.models import Base, FollowUp, Job
+from followups.worker import Worker
+from production import new_cluster
+
+BEFORE = "0af2b0c1bf7d"  # the revision before the tenant keys
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_database(request, tmp_path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'old.db'}"))
+        yield database
+        database.dispose()
+        return
+    cluster = new_cluster()
+    try:
+        database = Database(Settings(database_url=cluster.create_database("old")))
+        yield database
+        database.dispose()
+    finally:
+        cluster.destroy()
+
+
+def counts(database: Database) -> dict[str, int]:
+    with database.transaction(write=False) as s:
+        return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def fill(database: Database) -> None:
+    """Two users with rows in every owned table, made by the app itself on the old schema."""
+    with TestClient(create_app(database.settings, db=database, migrate=False)) as client:
+        sent_at = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+        for email in ("ada@example.com", "bob@example.com"):
+            assert client.post("/auth/register", json={"email": email, "password": "correct horse"}).status_code == 201
+            token = client.post("/auth/login", json={"email": email, "password": "correct horse"}).json()
+            headers = {"Authorization": f"Bearer {token['accessToken']}"}
+            r = client.patch("/me", headers=headers,
+                             json={"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "s" * 32}})
+            assert r.status_code == 200, r.text
+            job = client.post("/jobs", headers=headers, json={"company": "Acme", "role": "Dev"}).json()
+            contact = client.post("/contacts", headers=headers, json={"name": "Grace"}).json()
+            for _ in range(2):
+                r = client.post("/outreach", headers=headers,
+                                json={"jobId": job["id"], "contactId": contact["id"], "channel": "EMAIL",
+                                      "sentAt": sent_at})
+                assert r.status_code == 201, r.text
+    worker = Worker(database, database.settings)
+    worker.tick()  # reminders (notification) and their webhook deliveries (delivery)
+
+
+def test_the_tenant_keys_migration_keeps_every_row_and_refuses_cross_user_references(old_database):
+    upgrade(old_database.engine, BEFORE)
+    fill(old_database)
+    before = counts(old_database)
+    owned = ("job", "contact", "outreach", "follow_up", "notification", "delivery")
+    assert all(before[name] > 0 for name in owned), before
+
+    upgrade(old_database.engine)
+    assert is_at_head(old_database.engine)
+    assert counts(old_database) == before
+
+    # A follow-up of Bob's pointing at Ada's job: refused by the key (user_id, job_id).
+    with old_database.transaction(write=False) as s:
+        ada_job = s.scalar(select(Job).order_by(Job.created_at).limit(1))
+        bobs = s.scalar(select(FollowUp).where(FollowUp.user_id != ada_job.user_id).limit(1))
+        fields = {c.key: getattr(bobs, c.key) for c in FollowUp.__table__.columns}
+    fields.update(id=uuid.uuid4(), chain_id=uuid.uuid4(), job_id=ada_job.id)
+    with pytest.raises(IntegrityError), old_database.transaction() as s:
+        s.add(FollowUp(**fields))
+
+    # Down to the previous revision and up again, rows intact.
+    command.downgrade(alembic_config(old_database.engine), BEFORE)
+    assert counts(old_database) == before
+    upgrade(old_database.engine)
+    assert counts(old_database) == before
