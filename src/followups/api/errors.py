@@ -31,6 +31,10 @@ KINDS = {
 }
 
 
+# FastAPI's detail when reading the JSON body failed other than as a JSON syntax error.
+BODY_NOT_PARSED = "There was an error parsing the body"
+
+
 def error_response(status: int, detail: str, fields=None, headers=None) -> JSONResponse:
     body = {"error": KINDS.get(status, "Error"), "detail": detail}
     if fields is not None:
@@ -86,6 +90,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        if exc.status_code == 400 and detail == BODY_NOT_PARSED:
+            # FastAPI's answer to a body it could not decode (not UTF-8, too deep): bad
+            # input like malformed JSON, so the same documented 422.
+            message = "is not valid JSON (UTF-8 text)"
+            return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
         return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
