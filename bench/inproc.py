@@ -1,9 +1,11 @@
-"""CPU per request of `GET /followups?due=today`, in process: the ASGI app called directly
-(no network, no load generator), N requests, C at a time, on data from datagen.py.
+"""CPU per request of `GET /followups?due=today` (or, with --send, of
+`PATCH /followups/{id}/send`), in process: the ASGI app called directly (no network, no
+load generator), N requests, C at a time, on data from datagen.py.
 
     .venv/bin/python bench/inproc.py --url sqlite:///bench/.out/inproc.db --followups 100000
     .venv/bin/python bench/inproc.py --url ... --gc default     # without the lifespan's gc tuning
     .venv/bin/python bench/inproc.py --url ... --profile        # pyinstrument, one request at a time
+    .venv/bin/python bench/inproc.py --url ... --send           # mark-sent, each follow-up once
 
 For deciding between two ways of doing the same thing: the figure is this process's CPU
 time per request (the database's is not in it), best of --rounds, so other work on a
@@ -22,9 +24,9 @@ import datagen
 import uvloop
 
 
-async def _request(app, path: str, query: bytes, token: str) -> None:
+async def _request(app, path: str, query: bytes, token: str, method: str = "GET") -> None:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
         "root_path": "", "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
@@ -42,10 +44,14 @@ async def _request(app, path: str, query: bytes, token: str) -> None:
     assert status == [200], status
 
 
-async def _run(app, token: str, n: int, concurrency: int) -> float:
+async def _run(app, token: str, n: int, concurrency: int, sends: list | None = None) -> float:
     async def worker(count: int) -> None:
         for _ in range(count):
-            await _request(app, "/followups", b"due=today", token)
+            if sends is None:
+                await _request(app, "/followups", b"due=today", token)
+            else:
+                sender, fid = sends.pop()
+                await _request(app, f"/followups/{fid}/send", b"", sender, "PATCH")
 
     await worker(50)  # warm: pool, statement caches
     start = time.process_time()
@@ -64,8 +70,11 @@ def main() -> None:
     parser.add_argument("--gc", choices=["lifespan", "default"], default="lifespan",
                         help="lifespan: the app's start-up gc tuning, as under uvicorn")
     parser.add_argument("--profile", action="store_true", help="pyinstrument, 1 at a time")
+    parser.add_argument("--send", action="store_true", help="mark-sent instead of the list")
     args = parser.parse_args()
-    meta = datagen.generate(args.url, followups=args.followups)
+    pool = args.rounds * (args.requests + 50) if args.send else 0  # each _run warms with 50
+    meta = datagen.generate(args.url, followups=args.followups, send_pool=pool, senders=8)
+    sends = list(meta.sends) if args.send else None
     os.environ["FOLLOWUPS_DATABASE_URL"] = meta.url
     from followups.api.app import create_app
 
@@ -80,12 +89,13 @@ def main() -> None:
                 from pyinstrument import Profiler
 
                 with Profiler(async_mode="enabled") as profiler:
-                    await _run(app, meta.bench_token, args.requests, 1)
+                    await _run(app, meta.bench_token, args.requests, 1, sends)
                 print(profiler.output_text(unicode=False, color=False, show_all=False))
                 return
-            best = min([await _run(app, meta.bench_token, args.requests, args.concurrency)
+            best = min([await _run(app, meta.bench_token, args.requests, args.concurrency, sends)
                         for _ in range(args.rounds)])
-            print(f"{meta.backend}, {meta.followups:,} follow-ups, gc {args.gc} "
+            what = "mark-sent" if args.send else "list today"
+            print(f"{meta.backend}, {what}, {meta.followups:,} follow-ups, gc {args.gc} "
                   f"(threshold {gc.get_threshold()}): {best * 1e6:,.0f} us CPU per request "
                   f"(best of {args.rounds} x {args.requests}, {args.concurrency} at a time)")
         finally:
