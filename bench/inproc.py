@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="pyinstrument, 1 at a time")
     parser.add_argument("--send", action="store_true", help="mark-sent instead of the list")
     args = parser.parse_args()
-    pool = args.rounds * (args.requests + 50) if args.send else 0  # each _run warms with 50
+    # Each _run warms with 50; the pool is split among 8 senders (rounded down).
+    pool = args.rounds * (args.requests + 50) + 64 if args.send else 0
     meta = datagen.generate(args.url, followups=args.followups, send_pool=pool, senders=8)
     sends = list(meta.sends) if args.send else None
     os.environ["FOLLOWUPS_DATABASE_URL"] = meta.url
