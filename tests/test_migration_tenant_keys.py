@@ -1,6 +1,7 @@
-"""The tenant-key migration (composite foreign keys between owned tables, 1dc6a52601bc) on a
-database with rows in every owned table, on SQLite and on PostgreSQL: the rows stay, the
-new keys refuse a row that points at another user's row, and it goes down and up again."""
+"""The tenant-key migrations (composite foreign keys between owned tables, 1dc6a52601bc; primary
+keys (user_id, id), 9d2cb488b0bf) on a database with rows in every owned table, on SQLite and
+on PostgreSQL: the rows stay, the new keys refuse a row that points at another user's row, and
+they go down and up again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from followups.api.app import create_app
@@ -23,6 +24,8 @@ from followups.worker import Worker
 from production import new_cluster
 
 BEFORE = "0af2b0c1bf7d"  # the revision before the tenant keys
+COMPOSITE_FKS = "1dc6a52601bc"  # foreign keys (user_id, x_id) -> unique (user_id, id); primary keys (id)
+OWNED = ("job", "contact", "outreach", "follow_up", "notification", "delivery")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,6 +47,17 @@ def old_database(request, tmp_path) -> Iterator[Database]:
 def counts(database: Database) -> dict[str, int]:
     with database.transaction(write=False) as s:
         return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def keys(database: Database) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Per owned table: the primary key's columns, and the unique constraints' columns."""
+    found = {}
+    with database.engine.connect() as conn:
+        inspector = inspect(conn)
+        for name in OWNED:
+            found[name] = (inspector.get_pk_constraint(name)["constrained_columns"],
+                           sorted(u["column_names"] for u in inspector.get_unique_constraints(name)))
+    return found
 
 
 def fill(database: Database) -> None:
@@ -72,12 +86,16 @@ def test_the_tenant_keys_migration_keeps_every_row_and_refuses_cross_user_refere
     upgrade(old_database.engine, BEFORE)
     fill(old_database)
     before = counts(old_database)
-    owned = ("job", "contact", "outreach", "follow_up", "notification", "delivery")
-    assert all(before[name] > 0 for name in owned), before
+    assert all(before[name] > 0 for name in OWNED), before
 
     upgrade(old_database.engine)
     assert is_at_head(old_database.engine)
     assert counts(old_database) == before
+    # The primary keys lead with user_id; no unique (user_id, id) besides them.
+    at_head = keys(old_database)
+    for name in OWNED:
+        pk, uniques = at_head[name]
+        assert pk == ["user_id", "id"] and ["user_id", "id"] not in uniques, (name, at_head[name])
 
     # A follow-up of Bob's pointing at Ada's job: refused by the key (user_id, job_id).
     with old_database.transaction(write=False) as s:
@@ -88,8 +106,14 @@ def test_the_tenant_keys_migration_keeps_every_row_and_refuses_cross_user_refere
     with pytest.raises(IntegrityError), old_database.transaction() as s:
         s.add(FollowUp(**fields))
 
-    # Down to the previous revision and up again, rows intact.
+    # Down one revision at a time and up again, rows intact.
+    command.downgrade(alembic_config(old_database.engine), COMPOSITE_FKS)
+    assert counts(old_database) == before
+    for name, (pk, uniques) in keys(old_database).items():
+        assert pk == ["id"], name
+        assert (["user_id", "id"] in uniques) == (name != "delivery"), (name, uniques)
     command.downgrade(alembic_config(old_database.engine), BEFORE)
     assert counts(old_database) == before
     upgrade(old_database.engine)
     assert counts(old_database) == before
+    assert keys(old_database) == at_head

@@ -22,6 +22,15 @@ def test_migrations_match_the_models(db):
     assert diff == []
 
 
+def test_migrated_primary_keys_match_the_models(db):
+    """Autogenerate does not compare primary keys: checked here, name and column order."""
+    inspector = inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        pk = inspector.get_pk_constraint(table.name)
+        assert pk["constrained_columns"] == table.primary_key.columns.keys(), table.name
+        assert pk["name"] == table.primary_key.name, table.name
+
+
 def test_bucket_index_is_partial_on_open_rows(db):
     indexes = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("follow_up")}
     assert indexes["ix_follow_up_open_due"]["column_names"] == ["user_id", "due_at", "id"]

@@ -34,9 +34,11 @@ def test_every_owned_table_carries_user_id():
 
 
 def test_every_unique_key_and_hot_index_leads_with_user_id():
+    """Primary keys included: Citus refuses a primary key without the distribution column."""
     for table in OWNED:
+        assert table.primary_key.columns.keys() == ["user_id", "id"], table.name
         for constraint in table.constraints:
-            if isinstance(constraint, UniqueConstraint):
+            if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
                 assert constraint.columns.keys()[0] == "user_id", (table.name, constraint.name)
         for index in table.indexes:
             if index.name in CROSS_USER_INDEXES:
@@ -58,18 +60,21 @@ def test_every_foreign_key_between_owned_tables_includes_user_id():
             checked += 1
             pairs = {e.parent.name: e.column.name for e in fk.elements}
             assert pairs.get("user_id") == "user_id", (table.name, fk.name, pairs)
-            # The referred columns are a key of the referred table.
+            # The referred columns are the referred table's primary key (user_id, id).
             referred = set(pairs.values())
-            keys = [set(c.columns.keys()) for c in fk.referred_table.constraints
-                    if isinstance(c, UniqueConstraint | PrimaryKeyConstraint)]
-            assert referred in keys, (table.name, fk.name, referred)
+            assert referred == set(fk.referred_table.primary_key.columns.keys()), (table.name, fk.name, referred)
     assert checked >= 9  # outreach 2, follow_up 3, notification 3, delivery 1
 
 
 def test_ids_are_globally_unique_uuids():
+    """Every table has a UUID id; the ORM knows a row by it alone (session.get(Model, id)),
+    whatever the database primary key: (user_id, id) on the owned tables, (id) elsewhere."""
     for table in Base.metadata.sorted_tables:
-        [pk] = table.primary_key.columns
-        assert pk.type.__class__.__name__ == "Uuid", table.name
+        assert table.c.id.type.__class__.__name__ == "Uuid", table.name
+        expected = ["id"] if table.name in NOT_DISTRIBUTED else ["user_id", "id"]
+        assert table.primary_key.columns.keys() == expected, table.name
+    for mapper in Base.registry.mappers:
+        assert [c.name for c in mapper.primary_key] == ["id"], mapper.class_.__name__
 
 
 def test_every_statement_of_a_users_session_filters_and_joins_on_user_id(api, db):
@@ -111,13 +116,8 @@ def test_every_statement_of_a_users_session_filters_and_joins_on_user_id(api, db
             continue
         checked += 1
         where = sql.split(" WHERE ", 1)[-1]
-        # The ORM's flush of an object loaded through an owner-filtered query updates it by
-        # primary key alone: the one allowed form without user_id. Citus routes such a
-        # statement by scanning every shard; the mapper option primary_key=(user_id, id)
-        # would add user_id, but breaks session.get(Model, id) and bulk UPDATE by "id" in
-        # the services (docs/DEPLOY.md), so it waits for the move to a sharded cluster.
-        if verb == "UPDATE" and re.fullmatch(r"\w+\.id = \S+", where):
-            continue
+        # No exception for the ORM's flush either: it updates by the table's primary key,
+        # WHERE user_id = .. AND id = .. (the mapper's identity is id alone).
         assert "user_id" in where, sql
         for on in re.findall(r" JOIN \w+ ON (.*?)(?= LEFT| JOIN| WHERE|$)", sql):
             assert "user_id" in on, sql

@@ -1,4 +1,5 @@
-"""Every table in one place. Every owned row carries user_id; every unique key leads with it.
+"""Every table in one place. Every owned row carries user_id; every unique key (primary keys
+included) leads with it.
 
 State is never expressed by deleting rows: archived_at, deleted_at, sent_at and
 cancelled_at (with cancel_reason) keep the history.
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -85,6 +87,16 @@ class NotificationKind(StrEnum):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+# The tables distributed by user_id (Citus) have the database primary key (user_id, id):
+# Citus wants every unique key, primary keys included, to lead with the distribution column,
+# and the composite foreign keys (user_id, x_id) -> (user_id, id) reference it. The ORM
+# identity stays id alone (random UUIDs; the JSON import gives an id another user has a new
+# one): session.get(Model, id) and relationships by id keep working; a flush updates by both
+# columns (WHERE user_id = .. AND id = ..), and a bulk UPDATE by primary key needs user_id
+# in each row.
+OWNED_IDENTITY = {"primary_key": ["id"]}
 
 
 class User(Base):
@@ -169,10 +181,12 @@ class Job(Base):
     __tablename__ = "job"
     __table_args__ = (
         Index(None, "user_id", "created_at"),
-        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     company: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(200))
@@ -191,10 +205,12 @@ class Contact(Base):
     __tablename__ = "contact"
     __table_args__ = (
         Index(None, "user_id", "created_at"),
-        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -214,12 +230,14 @@ class Outreach(Base):
     __table_args__ = (
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "contact_id"),
-        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -264,13 +282,15 @@ class FollowUp(Base):
         # contact: nothing asks for it, and each index costs every write (the sweep).
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "outreach_id"),
-        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
         ForeignKeyConstraint(["user_id", "outreach_id"], ["outreach.user_id", "outreach.id"]),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     # All attempts that follow one outreach (or one manual follow-up) share a chain.
     chain_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -320,7 +340,7 @@ class Notification(Base):
         # One notification per (kind, subject): per follow-up for followup_due, per
         # chain for dormant_candidate, per local day for digest.
         UniqueConstraint("user_id", "kind", "dedupe_key"),
-        UniqueConstraint("user_id", "id"),  # the target of the owned tables' foreign keys
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
         ForeignKeyConstraint(["user_id", "followup_id"], ["follow_up.user_id", "follow_up.id"]),
@@ -341,7 +361,9 @@ class Notification(Base):
         ),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     kind: Mapped[str] = mapped_column(String(32))
     dedupe_key: Mapped[str] = mapped_column(String(64))
@@ -372,6 +394,7 @@ class Delivery(Base):
 
     __tablename__ = "delivery"
     __table_args__ = (
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
         UniqueConstraint("user_id", "notification_id", "channel"),
         ForeignKeyConstraint(["user_id", "notification_id"], ["notification.user_id", "notification.id"]),
         Index(
@@ -382,7 +405,9 @@ class Delivery(Base):
         ),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     channel: Mapped[str] = mapped_column(String(16))

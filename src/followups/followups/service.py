@@ -394,7 +394,9 @@ def rezone_open(session: Session, user: User) -> None:
         select(FollowUp.id, FollowUp.due_at).where(FollowUp.user_id == user.id, queries.is_open())
     ).all()
     if rows:
+        # A bulk UPDATE by primary key: the table's, (user_id, id).
         session.execute(
             update(FollowUp),
-            [{"id": fid, "remind_at": clock.start_of_local_day(due, tz)} for fid, due in rows],
+            [{"user_id": user.id, "id": fid, "remind_at": clock.start_of_local_day(due, tz)}
+             for fid, due in rows],
         )
