@@ -32,8 +32,8 @@ SELECT follow_up.id, follow_up.job_id, follow_up.contact_id, follow_up.outreach_
        job.id, job.company, job.role, job.url, job.stage, job.archived_at, job.created_at,
        contact.id, contact.name, contact.email, contact.company, contact.linkedin_url,
        contact.archived_at, contact.created_at
-FROM follow_up LEFT OUTER JOIN job ON job.id = follow_up.job_id
-LEFT OUTER JOIN contact ON contact.id = follow_up.contact_id
+FROM follow_up LEFT OUTER JOIN job ON job.id = follow_up.job_id AND job.user_id = follow_up.user_id
+LEFT OUTER JOIN contact ON contact.id = follow_up.contact_id AND contact.user_id = follow_up.user_id
 WHERE follow_up.user_id = %s AND follow_up.sent_at IS NULL AND follow_up.cancelled_at IS NULL
   AND job.archived_at IS NULL AND contact.archived_at IS NULL AND {bucket}
 ORDER BY follow_up.due_at, follow_up.id

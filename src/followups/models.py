@@ -95,7 +95,8 @@ def new_id() -> uuid.UUID:
 # identity stays id alone (random UUIDs; the JSON import gives an id another user has a new
 # one): session.get(Model, id) and relationships by id keep working; a flush updates by both
 # columns (WHERE user_id = .. AND id = ..), and a bulk UPDATE by primary key needs user_id
-# in each row.
+# in each row. A plain (non-unique) index on id serves the lookups by id alone
+# (session.get, the worker's claims): without it they scan the table (seen in bench/perf.py).
 OWNED_IDENTITY = {"primary_key": ["id"]}
 
 
@@ -182,6 +183,7 @@ class Job(Base):
     __table_args__ = (
         Index(None, "user_id", "created_at"),
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_job_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
     )
 
     __mapper_args__ = OWNED_IDENTITY
@@ -206,6 +208,7 @@ class Contact(Base):
     __table_args__ = (
         Index(None, "user_id", "created_at"),
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_contact_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
     )
 
     __mapper_args__ = OWNED_IDENTITY
@@ -231,6 +234,7 @@ class Outreach(Base):
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "contact_id"),
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_outreach_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
     )
@@ -283,6 +287,7 @@ class FollowUp(Base):
         Index(None, "user_id", "job_id"),
         Index(None, "user_id", "outreach_id"),
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_follow_up_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
         ForeignKeyConstraint(["user_id", "outreach_id"], ["outreach.user_id", "outreach.id"]),
@@ -341,6 +346,7 @@ class Notification(Base):
         # chain for dormant_candidate, per local day for digest.
         UniqueConstraint("user_id", "kind", "dedupe_key"),
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_notification_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
         ForeignKeyConstraint(["user_id", "job_id"], ["job.user_id", "job.id"]),
         ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
         ForeignKeyConstraint(["user_id", "followup_id"], ["follow_up.user_id", "follow_up.id"]),
@@ -395,6 +401,7 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_delivery_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
         UniqueConstraint("user_id", "notification_id", "channel"),
         ForeignKeyConstraint(["user_id", "notification_id"], ["notification.user_id", "notification.id"]),
         Index(
