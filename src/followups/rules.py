@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
+from pydantic.alias_generators import to_camel
+
 MAX_GAP_DAYS = 30
 MAX_HOLIDAYS = 500
 SUGGESTED_GAP_DAYS = 2
@@ -49,6 +51,10 @@ class Rules:
         data = asdict(self)
         data["holidays"] = [d.isoformat() for d in self.holidays]
         return data
+
+    def to_wire(self) -> dict:
+        """As the API shows them (camelCase), for the CLI's and the export's JSON."""
+        return {to_camel(name): value for name, value in self.to_json().items()}
 
     def merged(self, **changes) -> Rules:
         """These rules with some changed; holidays kept sorted and unique."""

@@ -44,15 +44,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _rules_json(user: User) -> dict:
-    rules = user.rule_set
-    return {
-        "threadByJob": rules.thread_by_job,
-        "spreadByCompany": rules.spread_by_company,
-        "minGapDays": rules.min_gap_days,
-        "stageAware": rules.stage_aware,
-        "adaptive": user.cadence_adaptive,
-        "holidays": [d.isoformat() for d in rules.holidays],
-    }
+    """The API's `rules` (GET /me), with the cadence's `adaptive` beside them."""
+    return {**user.rule_set.to_wire(), "adaptive": user.cadence_adaptive}
 
 
 def _print_rules(user: User) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import TextIO
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
@@ -148,11 +149,6 @@ def write_csv(session: Session, user: User, out: TextIO) -> int:
     return count
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _json_value(value):
     if isinstance(value, datetime):
         return iso(value)
@@ -173,7 +169,7 @@ def user_header(user: User) -> dict:
             "skipWeekends": user.skip_weekends,
             "adaptive": user.cadence_adaptive,
         },
-        "rules": {_camel(k): v for k, v in user.rule_set.to_json().items()},
+        "rules": user.rule_set.to_wire(),
         "digestHour": user.digest_hour,
         "digestEmail": user.digest_email,
     }
@@ -190,7 +186,7 @@ def write_json(session: Session, user: User, out: TextIO, *, now: datetime) -> d
     counts: dict[str, int] = {}
     for section, model in SECTIONS.items():
         cols = record_columns(model)
-        names = [_camel(c.name) for c in cols]
+        names = [to_camel(c.name) for c in cols]
         stmt = select(*cols).where(model.user_id == user.id).order_by(model.created_at, model.id)
         out.write(f', "{section}": [')
         n = 0

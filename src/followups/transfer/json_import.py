@@ -18,6 +18,7 @@ import uuid
 from datetime import date, datetime
 from typing import TextIO
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Date, Integer, String, Text, Uuid, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from followups.models import (
     User,
 )
 from followups.transfer.csv_import import CHUNK, ImportRejected, RowError
-from followups.transfer.export import FORMAT, SECTIONS, VERSION, _camel, record_columns
+from followups.transfer.export import FORMAT, SECTIONS, VERSION, record_columns
 from followups.transfer.values import MAX_YEAR, MIN_YEAR
 
 ENUMS = {
@@ -136,7 +137,7 @@ def load(source: TextIO) -> dict[str, list[dict]]:
                 continue
             row, ok = {}, True
             for col in cols:
-                name = _camel(col.name)
+                name = to_camel(col.name)
                 try:
                     row[col.name] = _value(col, raw.get(name))
                     enum = ENUMS.get((section, col.name))
@@ -158,7 +159,7 @@ def load(source: TextIO) -> dict[str, list[dict]]:
             for col, target in REFS.items():
                 if row.get(col) is not None and row[col] not in ids.get(target, ()):
                     errors.append(
-                        _err(f"{section}[{n}]", _camel(col), f"refers to a record not in {target}")
+                        _err(f"{section}[{n}]", to_camel(col), f"refers to a record not in {target}")
                     )
     if errors:
         raise ImportRejected(errors[:MAX_ERRORS])
