@@ -162,6 +162,13 @@ def test_a_bad_ics_upload_is_explained_and_changes_nothing(web, db):
     # A multipart form is CSRF-checked like any other.
     r = upload(web, ics(("20261224", "20261225")), token="0" * 64)
     assert r.status_code == 403
+    # A multipart body that cannot be read is refused as a form, not a server error.
+    r = web.client.post(
+        "/app/settings/holidays/import",
+        content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name, no end",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 415 and "The form could not be read." in r.text
     assert me(db)[0].holidays == ()
 
 

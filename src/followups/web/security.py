@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from email import policy
-from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 SESSION_COOKIE = "followups_session"
@@ -121,7 +121,7 @@ async def read_form(request: Request, max_bytes: int) -> Form:
     header = request.headers.get("content-type", "")
     ctype = header.split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
-        return _multipart(header, body)
+        return await _multipart(request)
     if ctype != "application/x-www-form-urlencoded":
         raise UnsupportedForm
     try:
@@ -136,29 +136,20 @@ async def read_form(request: Request, max_bytes: int) -> Form:
     return Form(pairs)
 
 
-def _multipart(content_type: str, body: bytes) -> Form:
-    """A file upload form, read with the standard library's MIME parser (the body is
-    already within max_bytes): text fields as pairs, files by field name."""
-    message = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    if not message.is_multipart():
-        raise UnsupportedForm
-    pairs: list[tuple[str, str]] = []
-    files: dict[str, bytes] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or len(pairs) + len(files) >= MAX_FORM_FIELDS:
-            raise UnsupportedForm
-        content = part.get_payload(decode=True) or b""
-        if part.get_filename() is not None:
-            if content:  # an empty file input sends a part with no content
-                files.setdefault(name, content)
-            continue
-        try:
-            pairs.append((name, content.decode("utf-8")))
-        except UnicodeDecodeError:
-            raise UnsupportedForm from None
+async def _multipart(request: Request) -> Form:
+    """A file upload form, read by Starlette's parser (python-multipart) from the body
+    already read within max_bytes: text fields as pairs, files by field name."""
+    try:
+        async with request.form(max_files=MAX_FORM_FIELDS, max_fields=MAX_FORM_FIELDS) as form:
+            pairs: list[tuple[str, str]] = []
+            files: dict[str, bytes] = {}
+            for name, value in form.multi_items():
+                if isinstance(value, str):
+                    pairs.append((name, value))
+                elif content := await value.read():  # an empty file input sends no content
+                    files.setdefault(name, content)
+    except (MultiPartException, HTTPException, UnicodeDecodeError):  # Starlette wraps the first
+        raise UnsupportedForm from None
     return Form(pairs, files)
 
 
