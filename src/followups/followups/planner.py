@@ -162,7 +162,8 @@ class Planner:
         its contact's when it has no job), compared without case."""
         key = func.lower(func.trim(func.coalesce(Job.company, Contact.company)))
         stmt = queries.with_job_and_contact(select(FollowUp.due_at)).where(
-            FollowUp.user_id == self.user.id, queries.is_open(), key == company.lower()
+            # Both sides lowered by the database: SQLite's lower() leaves non-ASCII as is.
+            FollowUp.user_id == self.user.id, queries.is_open(), key == func.lower(company)
         )
         if exclude is not None:
             stmt = stmt.where(FollowUp.id != exclude)
