@@ -64,6 +64,7 @@ class Rules:
 
 
 DEFAULT_RULES = Rules()
-RECOMMENDED = Rules(
-    thread_by_job=True, spread_by_company=True, min_gap_days=SUGGESTED_GAP_DAYS, stage_aware=True
-)
+# The recommended switches (the holidays stay the user's own): `Rules.merged(**RECOMMENDED)`.
+RECOMMENDED = {
+    "thread_by_job": True, "spread_by_company": True, "min_gap_days": SUGGESTED_GAP_DAYS, "stage_aware": True,
+}

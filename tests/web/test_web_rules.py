@@ -106,7 +106,7 @@ def test_use_the_recommended_rules_keeps_the_holidays_and_adaptive_choice(web, d
     r = web.post("/app/settings/rules", {"action": "recommended", "min_gap_days": "x"}, page="/app/settings")
     assert r.headers["location"] == "/app/settings?saved=rules-recommended"
     rules, adaptive = me(db)
-    assert rules == Rules(**{**RECOMMENDED.__dict__, "holidays": (date(2026, 12, 25),)})
+    assert rules == Rules(**RECOMMENDED, holidays=(date(2026, 12, 25),))
     assert adaptive is True
     page = web.client.get(r.headers["location"]).text
     assert "The recommended rules are on" in page and "(on now)" in page

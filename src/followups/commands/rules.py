@@ -108,7 +108,7 @@ def set_rules(
     """Change some rules; the others stay as they are."""
     if min_gap_days is not None and not 0 <= min_gap_days <= MAX_GAP_DAYS:
         fail(f"--min-gap-days: give 0 (off) to {MAX_GAP_DAYS} days, not {min_gap_days}")
-    changes: dict = {k: v for k, v in asdict(RECOMMENDED).items() if k != "holidays"} if recommended else {}
+    changes: dict = dict(RECOMMENDED) if recommended else {}
     given = {
         "thread_by_job": thread_by_job,
         "spread_by_company": spread_by_company,

@@ -101,7 +101,7 @@ def _imported_message(added: int, ignored: int) -> str:
 
 def _is_recommended(ctx: Ctx) -> bool:
     current = asdict(ctx.user.rule_set)
-    return all(current[name] == value for name, value in asdict(RECOMMENDED).items() if name != "holidays")
+    return all(current[name] == value for name, value in RECOMMENDED.items())
 
 
 @router.get("/app/settings")
@@ -168,8 +168,7 @@ def save_cadence(request: Request, ctx: Page, form: Posted):
 def save_rules(request: Request, ctx: Page, form: Posted):
     if form.get("action") == "recommended":
         # The holidays are the user's own list: the recommendation leaves them as they are.
-        wanted = {k: v for k, v in asdict(RECOMMENDED).items() if k != "holidays"}
-        preferences.set_rules(ctx.session, ctx.user, wanted)
+        preferences.set_rules(ctx.session, ctx.user, RECOMMENDED)
         return _done(request, "rules-recommended")
     data = {name: _checked(form, name) for name in RULE_NAMES}
     data["min_gap_days"] = form.get("min_gap_days").strip() or "0"
