@@ -3,10 +3,11 @@
     .venv/bin/python bench/perf.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/followups_perf_bench
     .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:///bench/.out/b.db   # tiny, no wrk
 
-Every server is a real process started here: `uvicorn followups.api.app:create_app
---factory --workers 2 --no-access-log --loop uvloop --http httptools`, and the raw ASGI
-app (`bench/raw_asgi.py`, psycopg 3 directly, the same SQL and the same JSON bytes) with
-the same settings. The load generator is wrk with one thread on loopback (`--smoke`
+Every server is a real process started here, by the launcher of `followups serve
+--workers N` (`followups.serving`: uvicorn, one SO_REUSEPORT socket per process):
+`followups.api.app:create_app --factory --workers 2 --loop uvloop --http httptools`, no
+access log, and the raw ASGI app (`bench/raw_asgi.py`, psycopg 3 directly, the same SQL
+and the same JSON bytes) with the same settings. The load generator is wrk with one thread on loopback (`--smoke`
 uses a small Python loop instead). On a 2-core machine wrk, both uvicorn workers and
 PostgreSQL share the cores: every figure is for the whole machine.
 
@@ -54,8 +55,7 @@ import raw_asgi
 
 BENCH = Path(__file__).resolve().parent
 PYTHON = sys.executable
-UVICORN = ["--workers", "2", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
-           "--log-level", "warning", "--host", "127.0.0.1"]
+UVICORN = ["--workers", "2", "--loop", "uvloop", "--http", "httptools", "--host", "127.0.0.1"]
 
 # Targets of issue 6 (2 workers, 2 cores).
 TARGETS = {
@@ -263,8 +263,8 @@ class Server:
         return total
 
     def connections(self) -> list[int]:
-        """Established client connections held by each worker (ss), largest first: uvicorn's
-        workers share one listening socket, and a burst of connects mostly lands on one."""
+        """Established client connections held by each worker (ss), largest first (how evenly
+        the kernel spread the load's connections over the workers' sockets)."""
         port = self.base.rsplit(":", 1)[1]
         out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                              capture_output=True, text=True).stdout
@@ -290,7 +290,11 @@ def server(kind: str, database_url: str, src: str | None = None):
     if src:
         env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
-    proc = subprocess.Popen([PYTHON, "-m", "uvicorn", *target, *UVICORN, "--port", str(port)],
+    launcher = ["-m", "followups.serving"]
+    if src and not (Path(src) / "followups" / "serving.py").exists():
+        # A tree from before followups.serving: uvicorn's workers on one shared socket.
+        launcher = ["-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen([PYTHON, *launcher, *target, *UVICORN, "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -501,8 +505,9 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
     for name, srv in apis.items():
         if name == "raw":
             continue
-        # uvicorn's workers share one listening socket and a burst of connects mostly lands
-        # on one of them, which then gets most of the load: a fixed rate is measured on
+        # With one shared listening socket a burst of connects mostly landed on one worker,
+        # which then got most of the load; each worker now has a socket of its own (the
+        # kernel spreads connections by hash). Still checked: a fixed rate is measured on
         # connections both workers share (at most 60 % on one), new ones tried up to 3
         # times; every try is printed.
         for _ in range(3):
@@ -633,7 +638,7 @@ def main() -> None:
     rep = Report(args.smoke)
     rep.say(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; load: "
             f"{'a sequential Python loop (smoke)' if args.smoke else 'wrk -t1'}; "
-            f"server: uvicorn {' '.join(UVICORN[:7])}")
+            f"server: followups.serving (uvicorn) {' '.join(UVICORN[:6])}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         drv = Driver(args.smoke, Path(tmp), 0 if args.smoke else args.wait_quiet)

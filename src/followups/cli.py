@@ -20,7 +20,8 @@ console = Console(stderr=True)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Server processes sharing the port (one per core)."),
+    workers: int = typer.Option(
+        1, min=1, help="Server processes on the port (one per core), each accepting on its own socket."),
     graceful_timeout: float = typer.Option(
         30.0, min=0, help="On SIGTERM, seconds the requests in flight get to finish."),
 ) -> None:
@@ -30,6 +31,7 @@ def serve(
 
     import uvicorn  # the server is only needed by this command
 
+    from followups import serving
     from followups.api.app import create_app
     from followups.observability import configure_logging
 
@@ -52,7 +54,8 @@ def serve(
             upgrade(database.engine)
         finally:
             database.dispose()
-    uvicorn.run("followups.api.app:create_served_app", factory=True, workers=workers, **options)
+    # One listening socket per process (SO_REUSEPORT), so connections spread evenly.
+    serving.run("followups.api.app:create_served_app", factory=True, workers=workers, **options)
 
 
 @app.command()
