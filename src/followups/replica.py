@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Engine, TextClause, event, select, update
+from sqlalchemy import Connection, Engine, TextClause, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
@@ -57,16 +57,17 @@ _down_until: dict[int, float] = {}
 _WRITING_SQL = re.compile(r"^\s*(insert|update|delete|merge)\b|\bfor\s+(no\s+key\s+)?update\b", re.I)
 
 
-def acting_for(session: Session, user: User) -> None:
+def acting_for(session: Session, user: User, *, bumped: bool = False) -> None:
+    """`bumped`: this transaction has bumped the user's row already (a sign-in that wrote)."""
     session.info[ACTING_USER] = user.id
-    if _on_postgresql(session):  # SQLite has no replicas
-        _mark(session.connection(), user.id)
+    if on_postgresql(session):  # SQLite has no replicas
+        _mark(session.connection(), user.id, bumped)
 
 
-def _mark(conn: Connection, user_id: uuid.UUID) -> None:
+def _mark(conn: Connection, user_id: uuid.UUID, bumped: bool = False) -> None:
     # In place (SQLAlchemy 2): the options live as long as this Connection, which is the
     # session's for one transaction; a later transaction's connection is marked on begin.
-    conn.execution_options(**{ACTING_USER: user_id, _BUMPED: False})
+    conn.execution_options(**{ACTING_USER: user_id, _BUMPED: bumped})
 
 
 @event.listens_for(RoutingSession, "after_begin")
@@ -76,7 +77,7 @@ def _began(session: Session, _transaction, conn: Connection) -> None:
         _mark(conn, user_id)
 
 
-def _on_postgresql(session: Session) -> bool:
+def on_postgresql(session: Session) -> bool:
     bind = session.bind
     return bind is not None and bind.dialect.name == "postgresql"
 
@@ -89,6 +90,14 @@ def _writes(statement) -> bool:
     return getattr(statement, "_for_update_arg", None) is not None
 
 
+# Built once (a write's hot path); the parameter is not named like a column (Core would
+# add it to the SET clause).
+_BUMP = (
+    update(User.__table__).where(User.id == bindparam("acting_user_id"))
+    .values(write_seq=User.write_seq + 1)
+)
+
+
 @event.listens_for(Engine, "before_execute")
 def _before_execute(conn: Connection, statement, _multiparams, _params, _options) -> None:
     options = conn.get_execution_options()
@@ -96,7 +105,7 @@ def _before_execute(conn: Connection, statement, _multiparams, _params, _options
     if user_id is None or options.get(_BUMPED, True) or not _writes(statement):
         return
     conn.execution_options(**{_BUMPED: True})  # before executing: the bump is a write too
-    conn.execute(update(User.__table__).where(User.id == user_id).values(write_seq=User.write_seq + 1))
+    conn.execute(_BUMP, {"acting_user_id": user_id})
 
 
 def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -108,7 +117,7 @@ def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UU
     two workers lock users in the same order. SQLite (one writer at a time, no
     replicas): all of them, unchanged."""
     wanted = set(user_ids)
-    if not wanted or not _on_postgresql(session):
+    if not wanted or not on_postgresql(session):
         return wanted
     ordered = (
         select(User.id).where(User.id.in_(wanted)).order_by(User.id)

@@ -63,8 +63,8 @@ async def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Dep
     return creds.credentials
 
 
-def _sign_in(request: Request, session: Session, token: str, now: datetime) -> User:
-    user = users.authenticate(session, token, now)  # always on the primary
+def _sign_in(request: Request, session: Session, token: str, now: datetime, *, writes: bool = False) -> User:
+    user = users.authenticate(session, token, now, writes=writes)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
     if request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES:
         replica.reads_from_replica(session, request.app.state.db.replica, user)
@@ -99,3 +99,30 @@ async def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+
+class WriteUnit:
+    """A write done whole in one worker thread: the transaction, the sign-in, the service
+    call and the commit (`with unit.begin() as (session, user)` in a sync endpoint). One
+    thread hop instead of the three of `SessionDep` + `CurrentUser` + a service call in a
+    thread (session, call, commit), and the loop never waits on the database: for the
+    hottest write, mark-sent (bench/RESULTS.md). Errors are those of the dependencies: the
+    transaction rolls back, a bad token is a 401."""
+
+    def __init__(self, request: Request, token: str, now: datetime) -> None:
+        self.request = request
+        self.token = token
+        self.now = now
+
+    @contextmanager
+    def begin(self) -> Iterator[tuple[Session, User]]:
+        with self.request.app.state.db.transaction(write=True) as session:
+            yield session, _sign_in(self.request, session, self.token, self.now, writes=True)
+
+
+async def write_unit(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> WriteUnit:
+    return WriteUnit(request, token, now)
+
+
+WriteUnitDep = Annotated[WriteUnit, Depends(write_unit)]

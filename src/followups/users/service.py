@@ -101,11 +101,33 @@ _TOKEN_USER = (
 )
 
 
-def authenticate(session: Session, token: str, now: datetime) -> User:
-    user = session.scalar(_TOKEN_USER, {"token_hash": token_hash(token), "now": now})
+# The same sign-in for a request known to write, on PostgreSQL: the user's row bumped
+# (followups.replica) in the same statement, a round trip fewer on the hottest write. The
+# parameters are not named like app_user's columns (Core would add them to the SET clause).
+_TOKEN_WRITER = (
+    update(User)
+    .where(
+        ApiToken.user_id == User.id,
+        ApiToken.token_hash == bindparam("hash_of_token"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("signed_in_at"),
+    )
+    .values(write_seq=User.write_seq + 1)
+    .returning(User)
+    .execution_options(synchronize_session=False)
+)
+
+
+def authenticate(session: Session, token: str, now: datetime, *, writes: bool = False) -> User:
+    """The token's user. `writes`: the request will write (a refused one rolls back), so on
+    PostgreSQL its bump of the user's row comes with the sign-in."""
+    if writes and replica.on_postgresql(session):
+        user = session.scalar(_TOKEN_WRITER, {"hash_of_token": token_hash(token), "signed_in_at": now})
+    else:
+        user = session.scalar(_TOKEN_USER, {"token_hash": token_hash(token), "now": now})
     if user is None:
         raise Unauthorized("The bearer token is missing, expired or revoked.")
-    replica.acting_for(session, user)  # a write request then records that the user wrote
+    replica.acting_for(session, user, bumped=writes)  # a write then records that the user wrote
     return user
 
 
