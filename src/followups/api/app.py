@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     def health() -> dict:
         return {"status": "ok"}
 
-    for module in (auth, records, outreach, followups, notifications, calendar, stats):
+    for module in (followups, auth, records, outreach, notifications, calendar, stats):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
