@@ -89,9 +89,12 @@ class Planner:
         limits = self.limits(job_id=job_id, contact_id=contact_id)
         return cad.first_attempt(sent_at, self.tz, self.cadence, limits)
 
-    def after_sent(self, sent: FollowUp, now: datetime) -> cad.Step:
-        limits = self.limits(job_id=sent.job_id, contact_id=sent.contact_id)
-        return cad.after_sent(sent.attempt_no, now, self.tz, self.cadence, limits)
+    def after_sent(
+        self, *, job_id: uuid.UUID | None, contact_id: uuid.UUID | None, attempt_no: int, now: datetime
+    ) -> cad.Step:
+        """What follows attempt `attempt_no` of this job and contact, sent at `now`."""
+        limits = self.limits(job_id=job_id, contact_id=contact_id)
+        return cad.after_sent(attempt_no, now, self.tz, self.cadence, limits)
 
     def pushed_by_touch(
         self, contact_id: uuid.UUID | None, touch_at: datetime, *, keep_chain: uuid.UUID | None

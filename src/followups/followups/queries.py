@@ -115,6 +115,16 @@ def due_bucket_rows(bucket: Bucket) -> Select:
     )
 
 
+@cache
+def one_followup_row() -> Select:
+    """One follow-up of a user (bind fid, uid) in any state, as the list's plain columns, then
+    its chain: what mark-sent answers and plans from, without ORM objects."""
+    columns = (*FOLLOWUP_COLUMNS, *JOB_COLUMNS, *CONTACT_COLUMNS, FollowUp.chain_id)
+    return with_job_and_contact(select(*columns)).where(
+        FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("uid")
+    )
+
+
 def bucket_counts(user_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> Select:
     """One row: the number of visible open follow-ups in each bucket."""
     counts = select(

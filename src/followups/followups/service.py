@@ -66,14 +66,19 @@ def list_due_rows(
         queries.due_bucket_rows(bucket),
         {"user_id": user.id, "start": start, "end": end, "limit": limit},
     ).all()
-    nf, nj = len(_FOLLOWUP_KEYS), len(_JOB_KEYS)
-    out = []
-    for row in rows:
-        followup = dict(zip(_FOLLOWUP_KEYS, row[:nf], strict=True))
-        followup["job"] = _record(_JOB_KEYS, row[nf : nf + nj])
-        followup["contact"] = _record(_CONTACT_KEYS, row[nf + nj :])
-        out.append(followup)
-    return out
+    return [_answer(row) for row in rows]
+
+
+_NF, _NJ, _NC = len(_FOLLOWUP_KEYS), len(_JOB_KEYS), len(_CONTACT_KEYS)
+
+
+def _answer(row) -> dict:
+    """A follow-up row of the list's columns as the API's answer: plain values, job and
+    contact embedded (FastAPI validates it through the response model)."""
+    followup = dict(zip(_FOLLOWUP_KEYS, row[:_NF], strict=True))
+    followup["job"] = _record(_JOB_KEYS, row[_NF : _NF + _NJ])
+    followup["contact"] = _record(_CONTACT_KEYS, row[_NF + _NJ : _NF + _NJ + _NC])
+    return followup
 
 
 @cache
@@ -268,7 +273,14 @@ def push_after_touch(
 
 
 def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
-    """Mark sent and make what follows, once: the next attempt or the dormant check.
+    """`mark_sent_answer`, then the sent follow-up as an ORM object (pages, terminal)."""
+    sent = mark_sent_answer(session, user, followup_id, note=note, now=now)
+    return get_followup(session, user, sent["id"])
+
+
+def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> dict:
+    """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
+    the sent follow-up as the API answers it (plain values, no ORM object: the hottest write).
 
     The conditional UPDATE is the gate: of concurrent calls exactly one matches the
     open row (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
@@ -282,12 +294,15 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
     if conn.execute(_send_statement(note is not None), params).rowcount != 1:
         _explain_failure(session, user, fid, "sent")
     _drop_reminder(session, user.id, fid, now)
-    sent = get_followup(session, user, fid)
+    row = conn.execute(queries.one_followup_row(), params).one()
+    sent, chain_id = _answer(row), row[-1]
     planner = Planner(session, user)
-    if sent.type == FollowupType.STANDARD.value:
-        step = planner.after_sent(sent, now)
+    if sent["type"] == FollowupType.STANDARD.value:
+        step = planner.after_sent(
+            job_id=sent["job_id"], contact_id=sent["contact_id"], attempt_no=sent["attempt_no"], now=now
+        )
         shared = {
-            "user_id": user.id, "job_id": sent.job_id, "contact_id": sent.contact_id,
+            "user_id": user.id, "job_id": sent["job_id"], "contact_id": sent["contact_id"],
             "due_at": step.due_at, "created_at": now,
         }
         if step.kind == "attempt":
@@ -295,10 +310,10 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
                 insert(FollowUp),
                 {
                     **shared,
-                    "chain_id": sent.chain_id,
+                    "chain_id": chain_id,
                     "attempt_no": step.attempt_no,
-                    "type": sent.type,
-                    "outreach_id": sent.outreach_id,
+                    "type": sent["type"],
+                    "outreach_id": sent["outreach_id"],
                     "remind_at": clock.start_of_local_day(step.due_at, user.zone),
                     "why": step.why,
                     "due_set_by_user": False,
@@ -312,13 +327,13 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
                 {
                     **shared,
                     "kind": NotificationKind.DORMANT_CANDIDATE.value,
-                    "dedupe_key": str(sent.chain_id),
+                    "dedupe_key": str(chain_id),
                     "message": step.why,
-                    "followup_id": sent.id,
-                    "chain_id": sent.chain_id,
+                    "followup_id": fid,
+                    "chain_id": chain_id,
                 },
             )
-    push_after_touch(session, planner, sent.contact_id, now, keep_chain=sent.chain_id, now=now)
+    push_after_touch(session, planner, sent["contact_id"], now, keep_chain=chain_id, now=now)
     return sent
 
 

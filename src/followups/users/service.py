@@ -104,8 +104,8 @@ _TOKEN_USER = (
 # The same sign-in for a request known to write, on PostgreSQL: the user's row bumped
 # (followups.replica) in the same statement, a round trip fewer on the hottest write. The
 # parameters are not named like app_user's columns (Core would add them to the SET clause).
-_TOKEN_WRITER = (
-    update(User)
+_TOKEN_WRITER = select(User).from_statement(
+    update(User.__table__)
     .where(
         ApiToken.user_id == User.id,
         ApiToken.token_hash == bindparam("hash_of_token"),
@@ -113,8 +113,7 @@ _TOKEN_WRITER = (
         ApiToken.expires_at > bindparam("signed_in_at"),
     )
     .values(write_seq=User.write_seq + 1)
-    .returning(User)
-    .execution_options(synchronize_session=False)
+    .returning(*User.__table__.c)
 )
 
 

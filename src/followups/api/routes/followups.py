@@ -62,12 +62,12 @@ def update_followup(
 
 
 @router.patch("/followups/{followup_id}/send", response_model=FollowupOut)
-def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> FollowUp:
+def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> dict:
     note = body.note if body else None
-    # Sign-in, send and commit in this one worker thread (WriteUnit); the answer is
-    # validated on the event loop from the follow-up loaded here.
+    # Sign-in, send and commit in this one worker thread (WriteUnit); the answer, plain
+    # values read back in the transaction, is validated on the event loop.
     with unit.begin() as (session, user):
-        return followups.mark_sent(session, user, followup_id, note=note, now=unit.now)
+        return followups.mark_sent_answer(session, user, followup_id, note=note, now=unit.now)
 
 
 @router.delete("/followups/{followup_id}", status_code=204)
