@@ -5,12 +5,17 @@ nothing, the bump included."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from followups.models import User
-from helpers import contact, job, outreach, send
+from followups.models import Notification, NotificationKind, User
+from followups.notifications.reminders import sweep_reminders
+from helpers import contact, followup, job, outreach, send
 
 
 def _write_seq(db, email: str) -> int:
@@ -40,3 +45,26 @@ def test_a_send_bumps_once_and_a_refused_one_changes_nothing(api, db):
     nexts = [f for f in api.call("GET", "/followups?due=upcoming", ada, 200).json()
              if f["outreachId"] == made["id"]]
     assert [f["attemptNo"] for f in nexts] == [2]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_send_waiting_on_a_reminder_sweep_cancels_the_reminder_it_made(api, db, clock):
+    """The worker claims a due follow-up and makes its reminder; a send of that follow-up
+    arrives before the worker commits, waits, and then cancels that reminder (the send reads
+    the claimed row's newest version; a reminder exists only for a reminded row)."""
+    ada = api.signup("ada@example.com")
+    due = (clock() + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    fu = followup(api, ada, due, jobId=job(api, ada)["id"])
+    answers: list = []
+    with db.transaction() as worker_tx:
+        assert sweep_reminders(worker_tx, now=clock(), batch=10) == 1  # claimed, not committed
+        sender = threading.Thread(target=lambda: answers.append(send(api, ada, fu["id"])))
+        sender.start()
+        time.sleep(0.5)
+        assert sender.is_alive(), "the send should wait for the worker's transaction"
+    sender.join(30)
+    assert answers and answers[0].json()["sentAt"] is not None
+    with db.transaction(write=False) as session:
+        [reminder] = session.scalars(select(Notification).where(Notification.followup_id == uuid.UUID(fu["id"])))
+        assert reminder.kind == NotificationKind.FOLLOWUP_DUE.value
+        assert reminder.cancelled_at is not None  # made by the sweep, cancelled by the send

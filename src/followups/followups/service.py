@@ -210,6 +210,27 @@ def _drop_reminder_statement():
     )
 
 
+@cache
+def _send_and_answer_statement(with_note: bool):
+    """PostgreSQL: mark-sent's gate and the read of its answer (`queries.one_followup_row`'s
+    columns, then reminded_at) in one statement, one round trip instead of two: the UPDATE's
+    RETURNING row is joined to its job and contact. No row: the gate refused (not ours, or
+    not open) and nothing changed."""
+    sent = (
+        _send_statement(with_note)
+        .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at)
+        .cte("sent")
+    )
+    columns = (
+        *(sent.c[c.key] for c in queries.FOLLOWUP_COLUMNS), *queries.JOB_COLUMNS,
+        *queries.CONTACT_COLUMNS, sent.c.chain_id, sent.c.reminded_at,
+    )
+    return select(*columns).select_from(
+        sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == bindparam("uid")))
+        .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == bindparam("uid")))
+    )
+
+
 def _drop_reminder(session: Session, user_id: uuid.UUID, fid: uuid.UUID, now: datetime) -> None:
     session.connection().execute(_drop_reminder_statement(), {"fid": fid, "uid": user_id, "now": now})
 
@@ -291,11 +312,21 @@ def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | N
     conn = session.connection()
     # (No parameter named like a column: Core would add it to the SET clause.)
     params = {"fid": fid, "uid": user.id, "now": now, "new_note": note}
-    if conn.execute(_send_statement(note is not None), params).rowcount != 1:
-        _explain_failure(session, user, fid, "sent")
-    _drop_reminder(session, user.id, fid, now)
-    row = conn.execute(queries.one_followup_row(), params).one()
-    sent, chain_id = _answer(row), row[-1]
+    if conn.dialect.name == "postgresql":  # the gate and the read in one statement
+        row = conn.execute(_send_and_answer_statement(note is not None), params).one_or_none()
+        if row is None:
+            _explain_failure(session, user, fid, "sent")
+        # Only a reminded follow-up has a reminder (the worker sets reminded_at in the
+        # transaction that makes it; a move resets it and drops the reminder). The UPDATE
+        # read the row's newest version under its lock, so a reminder made meanwhile shows.
+        if row[-1] is not None:
+            _drop_reminder(session, user.id, fid, now)
+    else:
+        if conn.execute(_send_statement(note is not None), params).rowcount != 1:
+            _explain_failure(session, user, fid, "sent")
+        _drop_reminder(session, user.id, fid, now)
+        row = conn.execute(queries.one_followup_row(), params).one()
+    sent, chain_id = _answer(row), row[_NF + _NJ + _NC]
     planner = Planner(session, user)
     if sent["type"] == FollowupType.STANDARD.value:
         step = planner.after_sent(
