@@ -358,6 +358,15 @@ class Notification(Base):
             postgresql_where=text(OPEN_SQL),
         ),
         Index(None, "user_id", "job_id"),
+        # A follow-up's pending reminder, dropped when it is sent, cancelled or moved: without
+        # it each send scanned all of the user's notifications, which only grow (history).
+        Index(
+            "ix_notification_pending_reminder",
+            "user_id",
+            "followup_id",
+            sqlite_where=text(f"kind = 'followup_due' AND {OPEN_SQL}"),
+            postgresql_where=text(f"kind = 'followup_due' AND {OPEN_SQL}"),
+        ),
         # The worker's "what falls due now": not yet presented, not resolved.
         Index(
             "ix_notification_unpresented_due",
