@@ -51,5 +51,8 @@ def test_perf_benchmark_runs_on_postgresql(tmp_path):
     assert [s["followups"] for s in figures["scaling"]] == sorted(s["followups"] for s in figures["scaling"])
     for name in ("list", "unloaded", "paced", "send"):
         assert figures[name], name
-    assert figures["send"]["api"]["requests"] > 0 and figures["send"]["api"]["non2xx"] == 0
+    for case in ("ahead", "reminded"):  # sent ahead of the reminder, and cancelling it
+        send = figures["send"][case]["api"]
+        assert send["requests"] > 0 and send["non2xx"] == 0 and send["errors"] == 0, case
+    assert "each cancelling its reminder (" in result["stdout"]
     assert (tmp_path / "scaling.png").stat().st_size > 1000
