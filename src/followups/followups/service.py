@@ -212,22 +212,44 @@ def _drop_reminder_statement():
 
 @cache
 def _send_and_answer_statement(with_note: bool):
-    """PostgreSQL: mark-sent's gate and the read of its answer (`queries.one_followup_row`'s
-    columns, then reminded_at) in one statement, one round trip instead of two: the UPDATE's
-    RETURNING row is joined to its job and contact. No row: the gate refused (not ours, or
-    not open) and nothing changed."""
+    """PostgreSQL: mark-sent's gate, the drop of the follow-up's reminder and the read of its
+    answer (`queries.one_followup_row`'s columns) in one statement, one round trip instead of
+    three: the UPDATE's RETURNING row feeds the other two. No row: the gate refused (not
+    ours, or not open) and nothing changed.
+
+    The drop reads notifications as of the statement's start, which is enough: every write
+    of a user locks the user's row before this statement starts (followups.replica: the
+    sign-in of a write, or the bump before its first write), and so does the worker before
+    it makes reminders (take_writers), so no reminder of this user appears meanwhile. Only
+    a reminded follow-up has one (the worker sets reminded_at as it makes it)."""
     sent = (
         _send_statement(with_note)
         .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at)
         .cte("sent")
     )
+    dropped = (
+        update(Notification)
+        .where(
+            Notification.user_id == bindparam("uid"),
+            Notification.followup_id.in_(select(sent.c.id).where(sent.c.reminded_at.is_not(None))),
+            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
+            Notification.sent_at.is_(None),
+            Notification.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=bindparam("now"))
+        .cte("dropped")
+    )
     columns = (
         *(sent.c[c.key] for c in queries.FOLLOWUP_COLUMNS), *queries.JOB_COLUMNS,
-        *queries.CONTACT_COLUMNS, sent.c.chain_id, sent.c.reminded_at,
+        *queries.CONTACT_COLUMNS, sent.c.chain_id,
     )
-    return select(*columns).select_from(
-        sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == bindparam("uid")))
-        .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == bindparam("uid")))
+    return (
+        select(*columns)
+        .select_from(
+            sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == bindparam("uid")))
+            .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == bindparam("uid")))
+        )
+        .add_cte(dropped)
     )
 
 
@@ -312,15 +334,10 @@ def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | N
     conn = session.connection()
     # (No parameter named like a column: Core would add it to the SET clause.)
     params = {"fid": fid, "uid": user.id, "now": now, "new_note": note}
-    if conn.dialect.name == "postgresql":  # the gate and the read in one statement
+    if conn.dialect.name == "postgresql":  # the three steps below in one statement
         row = conn.execute(_send_and_answer_statement(note is not None), params).one_or_none()
         if row is None:
             _explain_failure(session, user, fid, "sent")
-        # Only a reminded follow-up has a reminder (the worker sets reminded_at in the
-        # transaction that makes it; a move resets it and drops the reminder). The UPDATE
-        # read the row's newest version under its lock, so a reminder made meanwhile shows.
-        if row[-1] is not None:
-            _drop_reminder(session, user.id, fid, now)
     else:
         if conn.execute(_send_statement(note is not None), params).rowcount != 1:
             _explain_failure(session, user, fid, "sent")
