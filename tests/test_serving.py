@@ -9,13 +9,14 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from followups import serving
-from production import start, stop, wait_for
+from production import FOLLOWUPS, start, stop, wait_for
 from servers import free_port
 
 pytestmark = pytest.mark.skipif(not serving.BALANCED, reason="SO_REUSEPORT spreads connections on Linux only")
@@ -69,53 +70,54 @@ def _listens(pid: int) -> bool:
         return False
 
 
-def test_a_burst_of_connections_spreads_over_the_processes(tmp_path):
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`followups serve --workers 2` on an embedded database, ready; stopped (exit 0) after."""
     port = free_port()
     env = {"FOLLOWUPS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
     server = start(["serve", "--workers", "2", "--port", str(port)], env, tmp_path / "serve.log")
     try:
         wait_for(f"http://127.0.0.1:{port}/ready", proc=server)
-        workers = _serving_processes(server, 2)
-        # 32 connections opened at once (the kernel completes them into the accept queues),
-        # then each answers a request and stays open: with one shared socket the process
-        # that woke first took most of such a burst.
-        conns = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(32)]
-        try:
-            for conn in conns:
-                conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            for conn in conns:
-                assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
-            counts = _established_by_process(port, workers)
-        finally:
-            for conn in conns:
-                conn.close()
-        assert sum(counts.values()) == 32, counts
-        # Spread by a hash of the client's port: 32 connections put fewer than 8 on one of two
-        # sockets about once in 10,000 runs.
-        assert min(counts.values()) >= 8, counts
+        yield server, port
     finally:
         assert stop(server) == 0
 
 
-def test_a_killed_process_is_replaced_and_the_port_keeps_answering(tmp_path):
-    port = free_port()
-    env = {"FOLLOWUPS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    server = start(["serve", "--workers", "2", "--port", str(port)], env, tmp_path / "serve.log")
+def test_a_burst_of_connections_spreads_over_the_processes(served):
+    server, port = served
+    workers = _serving_processes(server, 2)
+    # 32 connections opened at once (the kernel completes them into the accept queues), then
+    # each answers a request and stays open: with one shared socket the process that woke
+    # first took all of such a burst.
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(32)]
     try:
-        wait_for(f"http://127.0.0.1:{port}/ready", proc=server)
-        first, second = _serving_processes(server, 2)
-        os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while first in (kids := _serving_processes(server, 2)) or len(kids) < 2:
-            assert time.monotonic() < deadline, "the killed process was not replaced"
-            time.sleep(0.2)
-        assert second in kids
-        # Fresh connections (one each) reach both processes again and all are answered.
-        for _ in range(20):
-            with httpx.Client(timeout=30) as client:
-                assert client.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        for conn in conns:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for conn in conns:
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+        counts = _established_by_process(port, workers)
     finally:
-        assert stop(server) == 0
+        for conn in conns:
+            conn.close()
+    assert sum(counts.values()) == 32, counts
+    # Spread by a hash of the client's port: 32 connections put fewer than 8 on one of two
+    # sockets about once in 10,000 runs.
+    assert min(counts.values()) >= 8, counts
+
+
+def test_a_killed_process_is_replaced_and_the_port_keeps_answering(served):
+    server, port = served
+    first, second = _serving_processes(server, 2)
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while first in (kids := _serving_processes(server, 2)) or len(kids) < 2:
+        assert time.monotonic() < deadline, "the killed process was not replaced"
+        time.sleep(0.2)
+    assert second in kids
+    # Fresh connections (one each) reach the processes again and all are answered.
+    for _ in range(20):
+        with httpx.Client(timeout=30) as client:
+            assert client.get(f"http://127.0.0.1:{port}/health").status_code == 200
 
 
 def test_a_port_in_use_fails_at_once_with_a_sentence(tmp_path):
@@ -124,8 +126,6 @@ def test_a_port_in_use_fails_at_once_with_a_sentence(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         env = {**os.environ, "FOLLOWUPS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-        from production import FOLLOWUPS
-
         done = subprocess.run([FOLLOWUPS, "serve", "--workers", "2", "--port", str(port)], env=env,
                               capture_output=True, text=True, timeout=60)
     assert done.returncode != 0

@@ -194,20 +194,27 @@ def _send_statement(with_note: bool):
     )
 
 
-@cache
-def _drop_reminder_statement():
-    """One follow-up's unseen reminder is obsolete (bind fid, uid, now)."""
+def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
+    """The unseen reminders of the user's follow-ups matched by `followups` (a condition on
+    Notification.followup_id) become obsolete: cancelled at the bind parameter `now`. What
+    the partial index ix_notification_pending_reminder serves."""
     return (
         update(Notification)
         .where(
-            Notification.user_id == bindparam("uid"),
-            Notification.followup_id == bindparam("fid"),
+            Notification.user_id == user_id,
+            followups,
             Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
             Notification.sent_at.is_(None),
             Notification.cancelled_at.is_(None),
         )
         .values(cancelled_at=bindparam("now"))
     )
+
+
+@cache
+def _drop_reminder_statement():
+    """One follow-up's unseen reminder is obsolete (bind fid, uid, now)."""
+    return _cancel_pending_reminders(bindparam("uid"), Notification.followup_id == bindparam("fid"))
 
 
 @cache
@@ -227,18 +234,8 @@ def _send_and_answer_statement(with_note: bool):
         .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at)
         .cte("sent")
     )
-    dropped = (
-        update(Notification)
-        .where(
-            Notification.user_id == bindparam("uid"),
-            Notification.followup_id.in_(select(sent.c.id).where(sent.c.reminded_at.is_not(None))),
-            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
-            Notification.sent_at.is_(None),
-            Notification.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=bindparam("now"))
-        .cte("dropped")
-    )
+    reminded = select(sent.c.id).where(sent.c.reminded_at.is_not(None))
+    dropped = _cancel_pending_reminders(bindparam("uid"), Notification.followup_id.in_(reminded)).cte("dropped")
     columns = (
         *(sent.c[c.key] for c in queries.FOLLOWUP_COLUMNS), *queries.JOB_COLUMNS,
         *queries.CONTACT_COLUMNS, sent.c.chain_id,
@@ -436,16 +433,9 @@ def _drop_pending_reminders(
     session: Session, user_id: uuid.UUID, where: ColumnElement[bool], now: datetime
 ) -> None:
     """A reminder not yet seen is obsolete once its follow-up is sent, cancelled or moved."""
+    matched = Notification.followup_id.in_(select(FollowUp.id).where(FollowUp.user_id == user_id, where))
     session.execute(
-        update(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
-            Notification.sent_at.is_(None),
-            Notification.cancelled_at.is_(None),
-            Notification.followup_id.in_(select(FollowUp.id).where(FollowUp.user_id == user_id, where)),
-        )
-        .values(cancelled_at=now),
+        _cancel_pending_reminders(user_id, matched), {"now": now},
         execution_options={"synchronize_session": False},
     )
 
