@@ -115,12 +115,16 @@ def due_bucket_rows(bucket: Bucket) -> Select:
     )
 
 
+def answer_columns(own=lambda column: column) -> tuple:
+    """The list's plain columns, then the chain: what mark-sent answers and plans from.
+    `own` says where a follow_up column is read (the table, or an UPDATE's RETURNING)."""
+    return (*map(own, FOLLOWUP_COLUMNS), *JOB_COLUMNS, *CONTACT_COLUMNS, own(FollowUp.chain_id))
+
+
 @cache
 def one_followup_row() -> Select:
-    """One follow-up of a user (bind fid, uid) in any state, as the list's plain columns, then
-    its chain: what mark-sent answers and plans from, without ORM objects."""
-    columns = (*FOLLOWUP_COLUMNS, *JOB_COLUMNS, *CONTACT_COLUMNS, FollowUp.chain_id)
-    return with_job_and_contact(select(*columns)).where(
+    """One follow-up of a user (bind fid, uid) in any state, as `answer_columns`."""
+    return with_job_and_contact(select(*answer_columns())).where(
         FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("uid")
     )
 

@@ -220,7 +220,7 @@ def _drop_reminder_statement():
 @cache
 def _send_and_answer_statement(with_note: bool):
     """PostgreSQL: mark-sent's gate, the drop of the follow-up's reminder and the read of its
-    answer (`queries.one_followup_row`'s columns) in one statement, one round trip instead of
+    answer (`queries.answer_columns`) in one statement, one round trip instead of
     three: the UPDATE's RETURNING row feeds the other two. No row: the gate refused (not
     ours, or not open) and nothing changed.
 
@@ -236,12 +236,8 @@ def _send_and_answer_statement(with_note: bool):
     )
     reminded = select(sent.c.id).where(sent.c.reminded_at.is_not(None))
     dropped = _cancel_pending_reminders(bindparam("uid"), Notification.followup_id.in_(reminded)).cte("dropped")
-    columns = (
-        *(sent.c[c.key] for c in queries.FOLLOWUP_COLUMNS), *queries.JOB_COLUMNS,
-        *queries.CONTACT_COLUMNS, sent.c.chain_id,
-    )
     return (
-        select(*columns)
+        select(*queries.answer_columns(lambda column: sent.c[column.key]))
         .select_from(
             sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == bindparam("uid")))
             .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == bindparam("uid")))
