@@ -217,3 +217,26 @@ def test_listing_costs_the_same_number_of_queries_for_1_or_30_rows(api, ada, db)
         assert len(statements) == one
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_list_read_on_postgresql_runs_without_a_transaction_block(api, ada, db):
+    """The list reads write nothing: on PostgreSQL their statements run in autocommit (no
+    BEGIN and COMMIT round trips); a write keeps its transaction."""
+    if db.settings.is_sqlite:
+        pytest.skip("SQLite: a plain read transaction (no round trips to save)")
+    j = job(api, ada)
+    followup(api, ada, "2026-03-05T16:00:00Z", jobId=j["id"])
+    seen: list[bool] = []
+
+    def record(conn, *_args):
+        seen.append(conn.connection.driver_connection.autocommit)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert len(bucket(api, ada, "today")) == 1
+        assert seen and all(seen)
+        seen.clear()
+        followup(api, ada, "2026-03-05T17:00:00Z", jobId=j["id"])
+        assert seen and not any(seen)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -94,3 +94,54 @@ def test_upgrading_an_existing_sqlite_database_keeps_its_rows(tmp_path):
         assert conn.execute(text("SELECT count(*) FROM job")).scalar() == 1
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()
+
+
+def test_instants_read_back_as_utc_whatever_the_sessions_time_zone(db):
+    """PostgreSQL sessions are opened in UTC (no conversion as a value is read); behind
+    PgBouncer the server's zone applies, and a value read in another zone is still UTC."""
+    from sqlalchemy import text
+
+    test_instants_keep_their_moment_and_read_back_as_utc(db)
+    with db.transaction(write=False) as s:
+        if db.settings.is_sqlite:
+            pytest.skip("SQLite keeps no time zone")
+        assert s.execute(text("SHOW TimeZone")).scalar() == "UTC"
+        s.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
+        created = s.scalar(select(Job.created_at))
+        assert created == datetime(2026, 3, 5, 10, 0, tzinfo=UTC) and created.tzinfo is UTC
+
+
+def test_the_sessions_time_zone_keeps_the_urls_own_options(pg_database):
+    from sqlalchemy import text
+
+    from followups.config import Settings
+    from followups.db import Database
+
+    url = pg_database.settings.database_url
+    sep = "&" if "?" in url else "?"
+    database = Database(Settings(database_url=f"{url}{sep}options=-c%20search_path%3Dpg_catalog"))
+    try:
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+            assert conn.execute(text("SHOW search_path")).scalar() == "pg_catalog"
+    finally:
+        database.dispose()
+
+
+def test_a_statements_read_opens_no_transaction_block_on_postgresql(db):
+    """`transaction(statements=True)` (the list reads): on PostgreSQL each statement is its
+    own transaction, so now() moves between statements; in a read transaction it stays."""
+    from sqlalchemy import func, text
+
+    def two_nows(**kw) -> tuple[datetime, datetime]:
+        with db.transaction(write=False, **kw) as s:
+            first = s.scalar(select(func.now()))
+            s.execute(text("SELECT pg_sleep(0.01)"))
+            return first, s.scalar(select(func.now()))
+
+    if db.settings.is_sqlite:
+        pytest.skip("SQLite: a plain read transaction (no round trips to save)")
+    first, second = two_nows(statements=True)
+    assert second > first
+    first, second = two_nows()
+    assert second == first

@@ -51,11 +51,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return _as_utc(value)
+
+    def result_processor(self, dialect, coltype):
+        """`process_result_value` as one call per value (the default wraps it in a second):
+        a listed follow-up has seven instants (bench/RESULTS.md)."""
+        parse = self.impl_instance.result_processor(dialect, coltype)  # SQLite: from text
+        if parse is None:
+            return _as_utc
+
+        def process(value):
+            return _as_utc(parse(value))
+
+        return process
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is UTC:  # psycopg, with the session's zone UTC
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that
@@ -121,11 +137,18 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """The engine of settings.database_url, or of `url` (a replica) with the same settings."""
     if settings.is_sqlite and url is None:
         return _sqlite_engine(settings)
+    url = make_url(url or settings.database_url)
     connect_args: dict = {}
     if settings.db_pgbouncer:  # transaction pooling: no server-side prepared statements
         connect_args["prepare_threshold"] = None
+    else:
+        # Instants come back in UTC already, so reading one makes no conversion (_as_utc).
+        # Added to the URL's own options (a search_path, say). Not behind PgBouncer, which
+        # refuses the `options` startup parameter: there the session's zone is the server's,
+        # and each value is converted as it is read.
+        connect_args["options"] = " ".join(filter(None, (url.query.get("options"), "-c TimeZone=UTC")))
     engine = create_engine(
-        url or settings.database_url,
+        url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
@@ -171,8 +194,16 @@ class Database:
         replica_url = settings.database_replica_url
         self.replica: Engine | None = make_engine(settings, replica_url) if replica_url else None
         self._write = sessionmaker(bind=self.engine, expire_on_commit=False, class_=RoutingSession)
-        self._read = sessionmaker(
-            bind=self.engine.execution_options(**{WRITE_OPTION: False}), expire_on_commit=False,
+        read = self.engine.execution_options(**{WRITE_OPTION: False})
+        self._read = sessionmaker(bind=read, expire_on_commit=False, class_=RoutingSession)
+        # Reads of one statement at a time on PostgreSQL: no transaction block (see
+        # `transaction`). SQLite's BEGIN and COMMIT cost no round trip: a plain read there.
+        # Behind PgBouncer's transaction pooling the block is what keeps the server
+        # connection between the sign-in and the list query, which runs on the event loop
+        # (api.deps): without it that query would wait there for a server connection, held
+        # by requests that need the loop to finish (a deadlock seen under load).
+        self._statements = self._read if settings.is_sqlite or settings.db_pgbouncer else sessionmaker(
+            bind=read.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
             class_=RoutingSession,
         )
 
@@ -180,10 +211,17 @@ class Database:
         return (self._write if write else self._read)()
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+    def transaction(self, *, write: bool = True, statements: bool = False) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any error, and when the
-        caller answered a failure without raising (`roll_back`)."""
-        with self.session(write=write) as session, session.begin() as tx:
+        caller answered a failure without raising (`roll_back`).
+
+        `statements=True`, for a read that writes nothing and needs no snapshot across its
+        statements: on PostgreSQL (not behind PgBouncer) each statement is its own
+        transaction (autocommit), which under READ COMMITTED sees what a transaction block
+        would (each statement takes a new snapshot there too), without the BEGIN and COMMIT
+        round trips."""
+        factory = self._statements if statements else self._write if write else self._read
+        with factory() as session, session.begin() as tx:
             yield session
             if session.info.get(ROLL_BACK):
                 tx.rollback()

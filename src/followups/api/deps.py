@@ -32,7 +32,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     commit flushes to disk (or waits on SQLite's lock): it stays in a worker thread."""
     db = request.app.state.db
     if request.method in READ_METHODS:
-        with db.transaction(write=False) as session:
+        # The list reads (REPLICA_ROUTES) write nothing and need no snapshot across their
+        # statements: on PostgreSQL, no BEGIN and COMMIT round trips (Database.transaction).
+        with db.transaction(write=False, statements=_lists(request)) as session:
             yield session
         return
     async with contextmanager_in_threadpool(_write_transaction(db)) as session:
@@ -63,10 +65,14 @@ async def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Dep
     return creds.credentials
 
 
+def _lists(request: Request) -> bool:
+    return request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES
+
+
 def _sign_in(request: Request, session: Session, token: str, now: datetime, *, writes: bool = False) -> User:
     user = users.authenticate(session, token, now, writes=writes)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
-    if request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES:
+    if _lists(request):
         replica.reads_from_replica(session, request.app.state.db.replica, user)
     return user
 
