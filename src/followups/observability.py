@@ -9,9 +9,9 @@ template, status and duration only.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -79,7 +79,8 @@ class Observe:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         incoming = dict(scope.get("headers", ())).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        # 32 random hex digits (a uuid4 spent more on building the UUID than on the randomness).
+        rid = incoming if _SANE_ID.match(incoming) else os.urandom(16).hex()
         token = _request.set({"request_id": rid, "user_id": None})
         status = 500
         start = time.perf_counter()

@@ -314,6 +314,11 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
     return get_followup(session, user, sent["id"])
 
 
+# Built once: a statement made per call has its cache key computed on each execution.
+_INSERT_FOLLOWUP = insert(FollowUp)
+_INSERT_NOTIFICATION = insert(Notification)
+
+
 def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> dict:
     """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
     the sent follow-up as the API answers it (plain values, no ORM object: the hottest write).
@@ -348,7 +353,7 @@ def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | N
         }
         if step.kind == "attempt":
             conn.execute(
-                insert(FollowUp),
+                _INSERT_FOLLOWUP,
                 {
                     **shared,
                     "chain_id": chain_id,
@@ -364,7 +369,7 @@ def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | N
             )
         else:
             conn.execute(
-                insert(Notification),
+                _INSERT_NOTIFICATION,
                 {
                     **shared,
                     "kind": NotificationKind.DORMANT_CANDIDATE.value,
