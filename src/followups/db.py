@@ -137,18 +137,11 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """The engine of settings.database_url, or of `url` (a replica) with the same settings."""
     if settings.is_sqlite and url is None:
         return _sqlite_engine(settings)
-    url = make_url(url or settings.database_url)
     connect_args: dict = {}
     if settings.db_pgbouncer:  # transaction pooling: no server-side prepared statements
         connect_args["prepare_threshold"] = None
-    else:
-        # Instants come back in UTC already, so reading one makes no conversion (_as_utc).
-        # Added to the URL's own options (a search_path, say). Not behind PgBouncer, which
-        # refuses the `options` startup parameter: there the session's zone is the server's,
-        # and each value is converted as it is read.
-        connect_args["options"] = " ".join(filter(None, (url.query.get("options"), "-c TimeZone=UTC")))
     engine = create_engine(
-        url,
+        url or settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
@@ -156,6 +149,16 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         connect_args={"connect_timeout": max(int(settings.db_pool_timeout_s), 1), **connect_args},
     )
     _ping_when_idle(engine)
+
+    @event.listens_for(engine, "connect")
+    def _in_utc(dbapi_connection, _record) -> None:
+        # Instants then come back in UTC already: reading one converts nothing (_as_utc).
+        # A SET, not the `options` startup parameter, which poolers such as PgBouncer
+        # refuse; PgBouncer carries TimeZone over to each server connection it lends.
+        # Where a value still comes in another zone it is converted as it is read.
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
     return engine
 
 
