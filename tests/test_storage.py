@@ -96,6 +96,7 @@ def test_upgrading_an_existing_sqlite_database_keeps_its_rows(tmp_path):
     database.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite keeps no time zone
 def test_instants_read_back_as_utc_whatever_the_sessions_time_zone(db):
     """PostgreSQL sessions are opened in UTC (no conversion as a value is read); behind
     PgBouncer the server's zone applies, and a value read in another zone is still UTC."""
@@ -103,8 +104,6 @@ def test_instants_read_back_as_utc_whatever_the_sessions_time_zone(db):
 
     test_instants_keep_their_moment_and_read_back_as_utc(db)
     with db.transaction(write=False) as s:
-        if db.settings.is_sqlite:
-            pytest.skip("SQLite keeps no time zone")
         assert s.execute(text("SHOW TimeZone")).scalar() == "UTC"
         s.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
         created = s.scalar(select(Job.created_at))
@@ -128,6 +127,7 @@ def test_the_sessions_time_zone_keeps_the_urls_own_options(pg_database):
         database.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite: a plain read transaction
 def test_a_statements_read_opens_no_transaction_block_on_postgresql(db):
     """`transaction(statements=True)` (the list reads): on PostgreSQL each statement is its
     own transaction, so now() moves between statements; in a read transaction it stays."""
@@ -139,8 +139,6 @@ def test_a_statements_read_opens_no_transaction_block_on_postgresql(db):
             s.execute(text("SELECT pg_sleep(0.01)"))
             return first, s.scalar(select(func.now()))
 
-    if db.settings.is_sqlite:
-        pytest.skip("SQLite: a plain read transaction (no round trips to save)")
     first, second = two_nows(statements=True)
     assert second > first
     first, second = two_nows()
