@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from followups.migrate import head_revision, is_at_head
 from followups.models import Base, Job, User
@@ -42,21 +42,27 @@ def _user(now: datetime) -> User:
                 created_at=now)
 
 
-def test_instants_keep_their_moment_and_read_back_as_utc(db):
-    plus_two = datetime(2026, 3, 5, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+PLUS_TWO = datetime(2026, 3, 5, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+
+
+def _job_made_at_plus_two(db) -> None:
     with db.transaction() as s:
-        user = _user(plus_two)
+        user = _user(PLUS_TWO)
         s.add(user)
         s.flush()
-        s.add(Job(user_id=user.id, company="A", role="B", stage="APPLIED", created_at=plus_two,
-                  updated_at=plus_two))
+        s.add(Job(user_id=user.id, company="A", role="B", stage="APPLIED", created_at=PLUS_TWO,
+                  updated_at=PLUS_TWO))
+
+
+def test_instants_keep_their_moment_and_read_back_as_utc(db):
+    _job_made_at_plus_two(db)
     with db.transaction(write=False) as s:
         job = s.scalar(select(Job))
         assert job.created_at == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
         assert job.created_at.utcoffset() == timedelta(0)
         # Comparisons run on the UTC value in SQL too.
-        assert s.scalar(select(Job.id).where(Job.created_at < plus_two + timedelta(seconds=1))) == job.id
-        assert s.scalar(select(Job.id).where(Job.created_at > plus_two)) is None
+        assert s.scalar(select(Job.id).where(Job.created_at < PLUS_TWO + timedelta(seconds=1))) == job.id
+        assert s.scalar(select(Job.id).where(Job.created_at > PLUS_TWO)) is None
 
 
 def test_naive_instants_are_refused(db):
@@ -69,8 +75,6 @@ def test_naive_instants_are_refused(db):
 
 def test_upgrading_an_existing_sqlite_database_keeps_its_rows(tmp_path):
     """Batch migrations rebuild tables; with rows referencing them that must still work."""
-    from sqlalchemy import text
-
     from followups.config import Settings
     from followups.db import Database
     from followups.migrate import upgrade
@@ -98,11 +102,9 @@ def test_upgrading_an_existing_sqlite_database_keeps_its_rows(tmp_path):
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite keeps no time zone
 def test_instants_read_back_as_utc_whatever_the_sessions_time_zone(db):
-    """PostgreSQL sessions are opened in UTC (no conversion as a value is read); behind
-    PgBouncer the server's zone applies, and a value read in another zone is still UTC."""
-    from sqlalchemy import text
-
-    test_instants_keep_their_moment_and_read_back_as_utc(db)
+    """PostgreSQL sessions are set to UTC when they connect (no conversion as a value is
+    read); a value read in another zone (a pooler that dropped the setting) is still UTC."""
+    _job_made_at_plus_two(db)
     with db.transaction(write=False) as s:
         assert s.execute(text("SHOW TimeZone")).scalar() == "UTC"
         s.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
@@ -111,8 +113,6 @@ def test_instants_read_back_as_utc_whatever_the_sessions_time_zone(db):
 
 
 def test_the_sessions_time_zone_keeps_the_urls_own_options(pg_database):
-    from sqlalchemy import text
-
     from followups.config import Settings
     from followups.db import Database
 
@@ -131,8 +131,6 @@ def test_the_sessions_time_zone_keeps_the_urls_own_options(pg_database):
 def test_a_statements_read_opens_no_transaction_block_on_postgresql(db):
     """`transaction(statements=True)` (the list reads): on PostgreSQL each statement is its
     own transaction, so now() moves between statements; in a read transaction it stays."""
-    from sqlalchemy import func, text
-
     def two_nows(**kw) -> tuple[datetime, datetime]:
         with db.transaction(write=False, **kw) as s:
             first = s.scalar(select(func.now()))

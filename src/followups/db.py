@@ -50,12 +50,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return _as_utc(value)
-
     def result_processor(self, dialect, coltype):
-        """`process_result_value` as one call per value (the default wraps it in a second):
-        a listed follow-up has seven instants (bench/RESULTS.md)."""
+        """Reads back aware UTC with one call per value (TypeDecorator's default, around a
+        `process_result_value`, makes two): a listed follow-up has seven instants
+        (bench/RESULTS.md)."""
         parse = self.impl_instance.result_processor(dialect, coltype)  # SQLite: from text
         if parse is None:
             return _as_utc
@@ -218,8 +216,8 @@ class Database:
         """One unit of work: commits on success, rolls back on any error, and when the
         caller answered a failure without raising (`roll_back`).
 
-        `statements=True`, for a read that writes nothing and needs no snapshot across its
-        statements: on PostgreSQL (not behind PgBouncer) each statement is its own
+        `statements=True` (a read; `write` is not looked at), for a read that writes nothing
+        and needs no snapshot across its statements: on PostgreSQL (not behind PgBouncer) each statement is its own
         transaction (autocommit), which under READ COMMITTED sees what a transaction block
         would (each statement takes a new snapshot there too), without the BEGIN and COMMIT
         round trips."""
