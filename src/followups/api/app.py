@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,16 +24,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(database.engine)
 
+    def writers() -> ThreadPoolExecutor:
+        # The threads of the whole writes (WriteUnit): as many as the pool has connections.
+        return ThreadPoolExecutor(settings.db_pool_size + settings.db_max_overflow, "followups-write")
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         # Start-up's objects live as long as the process: frozen, the collector no longer
         # scans them, and a larger first generation makes it run less often (less CPU per
         # request, bench/RESULTS.md). Undone at shutdown, for processes (tests) that make
         # many apps.
+        _app.state.writers = writers()  # anew: an app may be started again (tests)
         gc.freeze()
         threshold = gc.get_threshold()
         gc.set_threshold(50_000, 20, 20)
         yield
+        _app.state.writers.shutdown(wait=True)  # the server's requests are done: nothing cut short
         gc.set_threshold(*threshold)
         gc.unfreeze()
         if db is None:
@@ -46,6 +53,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.writers = writers()  # threads start when first used; for apps run without lifespan
     app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address, database)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
@@ -17,6 +19,7 @@ from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import service as users
 
+T = TypeVar("T")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The list reads a streaming replica may serve, once it has the user's last write.
 REPLICA_ROUTES = frozenset({"/followups", "/jobs", "/contacts", "/outreach", "/notifications"})
@@ -110,11 +113,12 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 class WriteUnit:
     """A write done whole in one worker thread: the transaction, the sign-in, the service
-    call and the commit (`with unit.begin() as (session, user)` in a sync endpoint). One
-    thread hop instead of the three of `SessionDep` + `CurrentUser` + a service call in a
-    thread (session, call, commit), and the loop never waits on the database: for the
-    hottest write, mark-sent (bench/RESULTS.md). Errors are those of the dependencies: the
-    transaction rolls back, a bad token is a 401."""
+    call and the commit (`await unit.run(work)`, `work` doing `with unit.begin() as
+    (session, user)`, in an async endpoint). One thread hop instead of the three of
+    `SessionDep` + `CurrentUser` + a service call in a thread (session, call, commit), and
+    the loop never waits on the database: for the hottest write, mark-sent
+    (bench/RESULTS.md). Errors are those of the dependencies: the transaction rolls back, a
+    bad token is a 401."""
 
     def __init__(self, request: Request, token: str, now: datetime) -> None:
         self.request = request
@@ -125,6 +129,14 @@ class WriteUnit:
     def begin(self) -> Iterator[tuple[Session, User]]:
         with self.request.app.state.db.transaction(write=True) as session:
             yield session, _sign_in(self.request, session, self.token, self.now, writes=True)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work()` in a thread of the app's writer pool, in a copy of this request's context
+        (its log fields): a plain executor's hop costs about half of anyio's, which a sync
+        endpoint takes (bench/RESULTS.md). Once started, `work` runs to its commit or
+        rollback even if the request is cancelled meanwhile."""
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self.request.app.state.writers, ctx.run, work)
 
 
 async def write_unit(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> WriteUnit:

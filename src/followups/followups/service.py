@@ -47,11 +47,14 @@ _CONTACT_KEYS = tuple(c.key for c in queries.CONTACT_COLUMNS)
 
 
 def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
-    """An embedded job or contact (None when the follow-up has none)."""
+    """An embedded job or contact (None when the follow-up has none), its fields in the
+    answer's order: `archived` just before `archived_at` (followups.api.wire)."""
     if values[0] is None:
         return None
-    record = dict(zip(keys, values, strict=True))
-    record["archived"] = record["archived_at"] is not None
+    at = keys.index("archived_at")
+    record = dict(zip(keys[:at], values[:at], strict=True))
+    record["archived"] = values[at] is not None
+    record.update(zip(keys[at:], values[at:], strict=True))
     return record
 
 
@@ -73,8 +76,8 @@ _NF, _NJ, _NC = len(_FOLLOWUP_KEYS), len(_JOB_KEYS), len(_CONTACT_KEYS)
 
 
 def _answer(row) -> dict:
-    """A follow-up row of the list's columns as the API's answer: plain values, job and
-    contact embedded (FastAPI validates it through the response model)."""
+    """A follow-up row of the list's columns as the API's answer: plain values in the
+    answer's order, job and contact embedded (followups.api.wire writes it as it is)."""
     followup = dict(zip(_FOLLOWUP_KEYS, row[:_NF], strict=True))
     followup["job"] = _record(_JOB_KEYS, row[_NF : _NF + _NJ])
     followup["contact"] = _record(_CONTACT_KEYS, row[_NF + _NJ : _NF + _NJ + _NC])

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from followups.api.deps import CurrentUser, Now, SessionDep, WriteUnitDep
 from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn, error_responses
+from followups.api.wire import Answer
 from followups.db import READ_FROM
 from followups.followups import service as followups
 from followups.models import FollowUp
@@ -14,6 +15,9 @@ from followups.models import FollowUp
 router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
 
 DueBucket = Literal["today", "overdue", "upcoming"]
+# The hottest answers: plain values written as FollowupOut would be, without validating them.
+_FOLLOWUPS = Answer(FollowupOut, many=True)
+_FOLLOWUP = Answer(FollowupOut)
 
 
 @router.get("/followups", response_model=list[FollowupOut])
@@ -23,15 +27,18 @@ async def list_due(
     now: Now,
     due: DueBucket = "today",
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> list[dict]:
-    # Plain rows: FastAPI validates and serialises them through the response model, without
-    # an ORM object per row. The query runs on the event loop: the sign-in has checked the
-    # connection out, and this read is one index range scan bounded by `limit` that never
-    # waits on a lock, cheaper than a hop to a worker thread. Unless reads go to a replica,
-    # whose connection is yet to be checked out (which may wait).
+) -> Response:
+    # Plain rows in the answer's shape, written as the response model would write them
+    # (followups.api.wire): no ORM object and no model per row. The query runs on the event
+    # loop: the sign-in has checked the connection out, and this read is one index range
+    # scan bounded by `limit` that never waits on a lock, cheaper than a hop to a worker
+    # thread. Unless reads go to a replica, whose connection is yet to be checked out (which
+    # may wait).
     if session.info.get(READ_FROM) is not None:
-        return await run_in_threadpool(followups.list_due_rows, session, user, due, now=now, limit=limit)
-    return followups.list_due_rows(session, user, due, now=now, limit=limit)
+        rows = await run_in_threadpool(followups.list_due_rows, session, user, due, now=now, limit=limit)
+    else:
+        rows = followups.list_due_rows(session, user, due, now=now, limit=limit)
+    return _FOLLOWUPS.response(rows)
 
 
 @router.post("/followups", status_code=201, response_model=FollowupOut)
@@ -62,12 +69,16 @@ def update_followup(
 
 
 @router.patch("/followups/{followup_id}/send", response_model=FollowupOut)
-def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> dict:
+async def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> Response:
     note = body.note if body else None
-    # Sign-in, send and commit in this one worker thread (WriteUnit); the answer, plain
-    # values read back in the transaction, is validated on the event loop.
-    with unit.begin() as (session, user):
-        return followups.mark_sent_answer(session, user, followup_id, note=note, now=unit.now)
+
+    def send() -> dict:
+        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is plain
+        # values read back in the transaction, written out here on the event loop.
+        with unit.begin() as (session, user):
+            return followups.mark_sent_answer(session, user, followup_id, note=note, now=unit.now)
+
+    return _FOLLOWUP.response(await unit.run(send))
 
 
 @router.delete("/followups/{followup_id}", status_code=204)
