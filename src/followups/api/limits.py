@@ -33,6 +33,7 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        chunked = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -41,6 +42,12 @@ class BodySizeLimit:
                     too_big = False
                 if too_big:
                     return await self._refuse(send)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not chunked:
+            # No body, or one of a Content-Length within the limit, which the server reads
+            # to that length and no further: nothing to count (most requests, no wrapper).
+            return await self.app(scope, receive, send)
         seen = 0
         too_big = False
         refused = False
