@@ -37,6 +37,21 @@ def test_log_lines_carry_request_and_user_ids_and_no_token(api, caplog):
     assert token not in caplog.text
 
 
+def test_a_send_done_in_the_writer_pool_is_logged_with_its_user(api, caplog):
+    """Mark-sent signs in on a thread of the app's writer pool (api.deps.WriteUnit.run), in a
+    copy of the request's context: the access line still names the user and the request."""
+    headers = api.signup("sender@example.com")
+    job = api.call("POST", "/jobs", headers, 201, json={"company": "A", "role": "B"}).json()
+    fu = api.call("POST", "/followups", headers, 201, json={"jobId": job["id"], "dueAt": "2026-03-01T09:00:00Z"}).json()
+    caplog.set_level(logging.INFO, logger="followups.access")
+    caplog.handler.addFilter(ContextFilter())
+    sent = api.client.patch(f"/followups/{fu['id']}/send", headers={**headers, "X-Request-ID": "send-1"})
+    assert sent.status_code == 200 and sent.headers["x-request-id"] == "send-1"
+    [line] = [r for r in caplog.records if r.name == "followups.access" and r.request_id == "send-1"]
+    me = api.call("GET", "/me", headers, 200).json()
+    assert line.user_id == me["id"] and line.route == "/followups/{followup_id}/send" and line.status == 200
+
+
 def test_configure_logging_writes_json_lines(capsys):
     configure_logging()
     logging.getLogger("followups.test").info("hello", extra={"route": "/x"})
