@@ -44,6 +44,7 @@ def list_due(
 _FOLLOWUP_KEYS = tuple(c.key for c in queries.FOLLOWUP_COLUMNS)
 _JOB_KEYS = tuple(c.key for c in queries.JOB_COLUMNS)
 _CONTACT_KEYS = tuple(c.key for c in queries.CONTACT_COLUMNS)
+_ARCHIVED_AT = {keys: keys.index("archived_at") for keys in (_JOB_KEYS, _CONTACT_KEYS)}
 
 
 def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
@@ -51,7 +52,7 @@ def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
     answer's order: `archived` just before `archived_at` (followups.api.wire)."""
     if values[0] is None:
         return None
-    at = keys.index("archived_at")
+    at = _ARCHIVED_AT[keys]
     record = dict(zip(keys[:at], values[:at], strict=True))
     record["archived"] = values[at] is not None
     record.update(zip(keys[at:], values[at:], strict=True))
