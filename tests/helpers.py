@@ -1,6 +1,14 @@
-"""Small factories over the HTTP API, shared by the API tests."""
+"""Small factories over the HTTP API, shared by the API tests, and the response models' bytes."""
 
 from __future__ import annotations
+
+from pydantic import TypeAdapter
+
+
+def as_the_model_writes(model, value) -> bytes:
+    """`value` validated through the response model `model` and dumped, as FastAPI writes it."""
+    adapter = TypeAdapter(model)
+    return adapter.dump_json(adapter.validate_python(value), by_alias=True)
 
 
 def job(api, headers, company="Acme", role="Backend engineer", **extra) -> dict:

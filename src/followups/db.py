@@ -208,9 +208,6 @@ class Database:
             class_=RoutingSession,
         )
 
-    def session(self, *, write: bool = True) -> Session:
-        return (self._write if write else self._read)()
-
     @contextmanager
     def transaction(self, *, write: bool = True, statements: bool = False) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any error, and when the

@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from followups.api.schemas import ContactOut, FollowupOut, JobOut
 from followups.api.wire import Answer, plain_dict
 from followups.models import FollowupType, Stage
+from helpers import as_the_model_writes
 
 # Instants as the database gives them back: aware, UTC, microseconds or none.
 instants = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9999, 12, 31)).map(
@@ -50,22 +51,17 @@ followups = st.fixed_dictionaries({
 }).map(_in_order_of(FollowupOut))
 
 
-def _as_the_model_writes(model, value) -> bytes:
-    adapter = TypeAdapter(model)
-    return adapter.dump_json(adapter.validate_python(value), by_alias=True)
-
-
 @settings(max_examples=150, deadline=None)
 @given(st.lists(followups, max_size=4))
 def test_a_list_is_written_as_the_model_writes_it(items):
-    assert Answer(FollowupOut, many=True).json(items) == _as_the_model_writes(list[FollowupOut], items)
+    assert Answer(FollowupOut, many=True).json(items) == as_the_model_writes(list[FollowupOut], items)
 
 
 @settings(max_examples=100, deadline=None)
 @given(followups)
 def test_one_is_written_as_the_model_writes_it(item):
     answer = Answer(FollowupOut).response(item, status_code=200)
-    assert answer.body == _as_the_model_writes(FollowupOut, item)
+    assert answer.body == as_the_model_writes(FollowupOut, item)
     assert answer.media_type == "application/json"
 
 

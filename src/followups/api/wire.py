@@ -38,7 +38,7 @@ def _plain(annotation):
     if origin is typing.Annotated:
         return _plain(typing.get_args(annotation)[0])
     if annotation is uuid.UUID:
-        return uuid.UUID | str  # or its text form already (as SQLite's rows are read, followups.queries)
+        return uuid.UUID | str  # or its text form already (SQLite's list rows: followups.followups.queries)
     if annotation in _ATOMS:
         return annotation
     raise TypeError(f"no plain form for {annotation!r}")  # not needed yet: refuse, never guess
