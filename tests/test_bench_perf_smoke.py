@@ -1,7 +1,7 @@
 """The HTTP benchmark still runs end to end on a tiny size: data generator, real uvicorn
-servers (the API and the raw ASGI app), every measurement, the plot. No wrk: --smoke
-drives the servers with a short sequential Python loop. Figures are not judged here;
-they live in bench/RESULTS.md (make bench)."""
+servers (the API and the raw ASGI app, its list and its mark-sent), every measurement,
+the plot. No wrk: --smoke drives the servers with a short sequential Python loop. Figures
+are not judged here; they live in bench/RESULTS.md (make bench)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def test_perf_benchmark_runs_on_postgresql(tmp_path):
     for name in ("list", "unloaded", "paced", "send"):
         assert figures[name], name
     for case in ("ahead", "reminded"):  # sent ahead of the reminder, and cancelling it
-        send = figures["send"][case]["api"]
-        assert send["requests"] > 0 and send["non2xx"] == 0 and send["errors"] == 0, case
+        for name in ("api", "raw"):  # and the limit: the raw app's send
+            send = figures["send"][case][name]
+            assert send["requests"] > 0 and send["non2xx"] == 0 and send["errors"] == 0, (case, name)
+    assert "the raw app's mark-sent answers what the API then shows for that follow-up: True" in result["stdout"]
     assert "each cancelling its reminder (" in result["stdout"]
     assert (tmp_path / "scaling.png").stat().st_size > 1000
