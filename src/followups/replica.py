@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from followups.db import READ_FROM, RoutingSession
-from followups.models import User
+from followups.models import AnyUser, User
 
 log = logging.getLogger("followups.replica")
 
@@ -57,7 +57,7 @@ _down_until: dict[int, float] = {}
 _WRITING_SQL = re.compile(r"^\s*(insert|update|delete|merge)\b|\bfor\s+(no\s+key\s+)?update\b", re.I)
 
 
-def acting_for(session: Session, user: User, *, bumped: bool = False) -> None:
+def acting_for(session: Session, user: AnyUser, *, bumped: bool = False) -> None:
     """`bumped`: this transaction has bumped the user's row already (a sign-in that wrote)."""
     session.info[ACTING_USER] = user.id
     if on_postgresql(session):  # SQLite has no replicas

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from followups import observability, replica
 from followups.errors import Unauthorized
-from followups.models import User
+from followups.models import SignedIn, User
 from followups.users import service as users
 
 T = TypeVar("T")
@@ -72,8 +72,8 @@ def _lists(request: Request) -> bool:
     return request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES
 
 
-def _sign_in(request: Request, session: Session, token: str, now: datetime, *, writes: bool = False) -> User:
-    user = users.authenticate(session, token, now, writes=writes)  # always on the primary
+def _sign_in(request: Request, session: Session, token: str, now: datetime) -> User:
+    user = users.authenticate(session, token, now)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
     if _lists(request):
         replica.reads_from_replica(session, request.app.state.db.replica, user)
@@ -117,8 +117,9 @@ class WriteUnit:
     (session, user)`, in an async endpoint). One thread hop instead of the three of
     `SessionDep` + `CurrentUser` + a service call in a thread (session, call, commit), and
     the loop never waits on the database: for the hottest write, mark-sent
-    (bench/RESULTS.md). Errors are those of the dependencies: the transaction rolls back, a
-    bad token is a 401."""
+    (bench/RESULTS.md). The user is a SignedIn (its settings, no mapped User): `work` reads
+    the user and never changes it. Errors are those of the dependencies: the transaction
+    rolls back, a bad token is a 401."""
 
     def __init__(self, request: Request, token: str, now: datetime) -> None:
         self.request = request
@@ -126,9 +127,11 @@ class WriteUnit:
         self.now = now
 
     @contextmanager
-    def begin(self) -> Iterator[tuple[Session, User]]:
+    def begin(self) -> Iterator[tuple[Session, SignedIn]]:
         with self.request.app.state.db.transaction(write=True) as session:
-            yield session, _sign_in(self.request, session, self.token, self.now, writes=True)
+            user = users.sign_in_writer(session, self.token, self.now)
+            observability.set_user(str(user.id))  # for the log lines of this request
+            yield session, user
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work()` in a thread of the app's writer pool, in a copy of this request's context

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from followups import cadence as cad
 from followups import clock
 from followups.followups import queries
-from followups.models import Contact, FollowUp, FollowupType, Job, Outreach, User
+from followups.models import AnyUser, Contact, FollowUp, FollowupType, Job, Outreach
 from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS, adaptive_delay
 
 
 class Planner:
-    def __init__(self, session: Session, user: User) -> None:
+    def __init__(self, session: Session, user: AnyUser) -> None:
         self.session = session
         self.user = user
         self.tz = user.zone

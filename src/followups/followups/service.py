@@ -21,6 +21,7 @@ from followups.errors import Conflict, NotFound
 from followups.followups import queries
 from followups.followups.planner import Planner
 from followups.models import (
+    AnyUser,
     Contact,
     FollowUp,
     FollowupType,
@@ -173,7 +174,7 @@ def create_followup(
     )
 
 
-def _explain_failure(session: Session, user: User, fid: uuid.UUID, action: str) -> FollowUp:
+def _explain_failure(session: Session, user: AnyUser, fid: uuid.UUID, action: str) -> FollowUp:
     """After a conditional update matched nothing: 404 if not ours, else 409 with the state."""
     row = session.scalar(select(FollowUp).where(FollowUp.id == fid, FollowUp.user_id == user.id))
     if row is None:
@@ -254,7 +255,7 @@ def _drop_reminder(session: Session, user_id: uuid.UUID, fid: uuid.UUID, now: da
     session.connection().execute(_drop_reminder_statement(), {"fid": fid, "uid": user_id, "now": now})
 
 
-def _open_update(user: User, fid: uuid.UUID):
+def _open_update(user: AnyUser, fid: uuid.UUID):
     return update(FollowUp).where(
         FollowUp.id == fid, FollowUp.user_id == user.id, queries.is_open()
     )
@@ -281,7 +282,7 @@ def update_followup(
     return get_followup(session, user, fid)
 
 
-def _moved(due_at: datetime, why: str, user: User) -> dict:
+def _moved(due_at: datetime, why: str, user: AnyUser) -> dict:
     """The values that move an open follow-up to a new date (a new revision with a
     reminder of its own)."""
     return {
@@ -323,7 +324,7 @@ _INSERT_FOLLOWUP = insert(FollowUp)
 _INSERT_NOTIFICATION = insert(Notification)
 
 
-def mark_sent_answer(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> dict:
+def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str | None, now: datetime) -> dict:
     """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
     the sent follow-up as the API answers it (plain values, no ORM object: the hottest write).
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from followups.models import ANSWERS, Channel, FollowUp, FollowupType, Outreach, User
+from followups.models import ANSWERS, AnyUser, Channel, FollowUp, FollowupType, Outreach, User
 
 ADAPTIVE_MIN_REPLIES = 5
 ADAPTIVE_MIN_DAYS = 2
@@ -198,7 +198,7 @@ def reply_stats(session: Session, user: User) -> ReplyStats:
     return ReplyStats(overall=_total(rows), channels=channels, adaptive=_adaptive(rows))
 
 
-def adaptive_delay(session: Session, user: User) -> AdaptiveDelay:
+def adaptive_delay(session: Session, user: AnyUser) -> AdaptiveDelay:
     """The user's median days from the last touch to an answer, as a follow-up delay:
     one statement over the answered outreach with a known reply time only."""
     return _adaptive(_rows(session, user.id, timed_answers_only=True))
