@@ -16,7 +16,7 @@ from sqlalchemy import select
 from followups.errors import Unauthorized
 from followups.models import Notification, NotificationKind, SignedIn, User
 from followups.notifications.reminders import sweep_reminders
-from followups.users.service import sign_in_writer
+from followups.users.service import sign_in_reader, sign_in_writer
 from helpers import contact, followup, job, outreach, send
 
 
@@ -72,22 +72,26 @@ def test_a_send_waiting_on_a_reminder_sweep_cancels_the_reminder_it_made(api, db
         assert reminder.cancelled_at is not None  # made by the sweep, cancelled by the send
 
 
-def test_a_writer_signs_in_with_the_users_own_settings(api, db, clock):
-    """A write's user is a plain SignedIn, not a mapped User: its zone, cadence and rules are
-    the User's, for settings far from the defaults; a revoked token is refused."""
+def test_the_hot_sign_ins_read_the_users_own_settings(api, db, clock):
+    """The list's and mark-sent's user is a plain SignedIn, not a mapped User: its zone,
+    cadence, rules and write_seq are the User's, for settings far from the defaults; a
+    revoked token is refused."""
     ada = api.signup("ada@example.com", timezone="Asia/Kolkata")
     api.call("PATCH", "/me", ada, 200, json={"cadence": {
         "followupDelaysDays": [2, 5, 9], "dormantAfterDays": 12, "skipWeekends": True, "adaptive": True}})
     api.call("PATCH", "/me", ada, 200, json={"rules": {
         "minGapDays": 2, "spreadByCompany": True, "holidays": ["2026-12-24", "2026-12-25"]}})
     token = ada["Authorization"].removeprefix("Bearer ")
-    with db.transaction() as session:
-        signed = sign_in_writer(session, token, clock())
-        user = session.scalar(select(User).where(User.email == "ada@example.com"))
-        assert isinstance(signed, SignedIn) and signed.id == user.id
-        assert (signed.zone, signed.cadence, signed.rule_set, signed.cadence_adaptive) == (
-            user.zone, user.cadence, user.rule_set, True)
-        assert signed.cadence.followup_delays_days == (2, 5, 9) and signed.rule_set.min_gap_days == 2
+    for sign_in in (sign_in_reader, sign_in_writer):
+        with db.transaction() as session:
+            signed = sign_in(session, token, clock())
+            user = session.scalar(select(User).where(User.email == "ada@example.com"))
+            assert isinstance(signed, SignedIn) and signed.id == user.id
+            assert (signed.zone, signed.cadence, signed.rule_set, signed.cadence_adaptive) == (
+                user.zone, user.cadence, user.rule_set, True)
+            assert signed.cadence.followup_delays_days == (2, 5, 9) and signed.rule_set.min_gap_days == 2
+            assert signed.write_seq == user.write_seq  # the writer's as bumped (PostgreSQL)
     api.call("POST", "/auth/logout", ada, 204)
-    with db.transaction() as session, pytest.raises(Unauthorized):
-        sign_in_writer(session, token, clock())
+    for sign_in in (sign_in_reader, sign_in_writer):
+        with db.transaction() as session, pytest.raises(Unauthorized):
+            sign_in(session, token, clock())

@@ -163,10 +163,11 @@ class User(UserSettings, Base):
 
 @dataclass(frozen=True, slots=True)
 class SignedIn(UserSettings):
-    """The user of a write request, as its sign-in read it (followups.users.service.
-    sign_in_writer): the columns the services read to plan what follows, in a plain object.
-    Making a mapped User costs the hottest write, mark-sent, about a tenth of its CPU
-    (bench/RESULTS.md). Read-only: a request that changes the user signs in with a User."""
+    """The user of a hot request as its sign-in read it (followups.users.service:
+    sign_in_reader for the follow-up list, sign_in_writer for mark-sent): the columns the
+    services read, in a plain object. Making a mapped User cost each of those requests about
+    a tenth of its CPU (bench/RESULTS.md). Read-only: a request that changes the user signs
+    in with a User."""
 
     id: uuid.UUID
     timezone: str
@@ -175,6 +176,7 @@ class SignedIn(UserSettings):
     skip_weekends: bool
     cadence_adaptive: bool
     rules: dict | None
+    write_seq: int  # as of the sign-in (followups.replica)
 
 
 # Either kind of signed-in user, for code that only reads the user's settings.

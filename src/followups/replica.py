@@ -131,7 +131,7 @@ def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UU
     return set(session.scalars(stmt))
 
 
-def caught_up(replica: Engine, user: User) -> bool:
+def caught_up(replica: Engine, user: AnyUser) -> bool:
     """True when the replica has replayed every write `user` (as read on the primary) made."""
     key = id(replica)
     if _down_until.get(key, 0.0) > time.monotonic():
@@ -147,7 +147,7 @@ def caught_up(replica: Engine, user: User) -> bool:
     return seen is not None and seen >= user.write_seq
 
 
-def reads_from_replica(session: Session, replica: Engine | None, user: User) -> bool:
+def reads_from_replica(session: Session, replica: Engine | None, user: AnyUser) -> bool:
     """Send the rest of this session's reads to the replica if it has caught up with the user."""
     if replica is None or not caught_up(replica, user):
         return False

@@ -72,8 +72,11 @@ def _lists(request: Request) -> bool:
     return request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES
 
 
-def _sign_in(request: Request, session: Session, token: str, now: datetime) -> User:
-    user = users.authenticate(session, token, now)  # always on the primary
+SignIn = Callable[[Session, str, datetime], User | SignedIn]
+
+
+def _sign_in(request: Request, session: Session, token: str, now: datetime, sign: SignIn) -> User | SignedIn:
+    user = sign(session, token, now)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
     if _lists(request):
         replica.reads_from_replica(session, request.app.state.db.replica, user)
@@ -102,13 +105,25 @@ async def current_user(
     (`_sign_in_here`), which is cheaper than a hop to a worker thread (bench/RESULTS.md).
     The loop must never wait for a pooled connection (the requests holding them may need
     the loop to give them back) nor for a lock; otherwise a worker thread, as before."""
+    return await _signed_in(request, session, token, now, users.authenticate)
+
+
+async def current_reader(
+    request: Request, session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now
+) -> SignedIn:
+    """The bearer token's user for the hottest read, the follow-up list: as `current_user`,
+    but a plain SignedIn instead of a mapped User (users.sign_in_reader)."""
+    return await _signed_in(request, session, token, now, users.sign_in_reader)
+
+
+async def _signed_in(request: Request, session: Session, token: str, now: datetime, sign: SignIn):
     if _sign_in_here(request):
-        return _sign_in(request, session, token, now)
-    return await run_in_threadpool(_sign_in, request, session, token, now)
+        return _sign_in(request, session, token, now, sign)
+    return await run_in_threadpool(_sign_in, request, session, token, now, sign)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
+Reader = Annotated[SignedIn, Depends(current_reader)]
 
 
 class WriteUnit:

@@ -61,7 +61,7 @@ def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
 
 
 def list_due_rows(
-    session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
+    session: Session, user: AnyUser, bucket: queries.Bucket, *, now: datetime, limit: int
 ) -> list[dict]:
     """`list_due` as plain dicts in the follow-up's shape (job and contact embedded), for
     the API: the same rows in the same order, without an ORM object per row."""

@@ -90,6 +90,7 @@ def login(session: Session, *, email: str, password: str, now: datetime, ttl_day
     return token
 
 
+NO_USER = "The bearer token is missing, expired or revoked."
 # The user of a live token (the parameters are not named like app_user's columns: Core
 # would add them to the SET clause of the bump below).
 _TOKEN_OF = (
@@ -100,37 +101,47 @@ _TOKEN_OF = (
 )
 # Built once: building the statement cost every request about 0.1 ms (bench/RESULTS.md).
 _TOKEN_USER = select(User).where(*_TOKEN_OF)
-# A write's sign-in reads SignedIn's columns, in its field order.
+# SignedIn's columns, in its field order.
 _SIGNED_IN = [User.__table__.c[f.name] for f in fields(SignedIn)]
-# On PostgreSQL with the bump of the user's row (followups.replica) in the same statement, a
-# round trip fewer on the hottest write.
-_WRITER_BUMPED = (
+_SIGNED_IN_USER = select(*_SIGNED_IN).where(*_TOKEN_OF)
+# A write's, on PostgreSQL: with the bump of the user's row (followups.replica) in the same
+# statement, a round trip fewer on the hottest write.
+_SIGNED_IN_WRITER = (
     update(User.__table__).where(*_TOKEN_OF).values(write_seq=User.write_seq + 1).returning(*_SIGNED_IN)
 )
-_WRITER = select(*_SIGNED_IN).where(*_TOKEN_OF)
 
 
 def authenticate(session: Session, token: str, now: datetime) -> User:
     """The token's user, for a request that reads (or changes the user itself)."""
     user = session.scalar(_TOKEN_USER, {"hash_of_token": token_hash(token), "signed_in_at": now})
     if user is None:
-        raise Unauthorized("The bearer token is missing, expired or revoked.")
+        raise Unauthorized(NO_USER)
     replica.acting_for(session, user)  # a write then records that the user wrote
     return user
 
 
+def sign_in_reader(session: Session, token: str, now: datetime) -> SignedIn:
+    """The token's user for a request that only reads (the follow-up list): a plain
+    SignedIn, not a mapped User, one row of the columns the services read."""
+    return _signed_in(session, _SIGNED_IN_USER, token, now, bumped=False)
+
+
 def sign_in_writer(session: Session, token: str, now: datetime) -> SignedIn:
-    """The token's user for a request known to write (a refused one rolls back): on
-    PostgreSQL the bump of the user's row comes with the sign-in. A plain SignedIn, not a
-    mapped User: one row of the columns the services read."""
+    """The token's user for a request known to write that does not change the user
+    (mark-sent; a refused one rolls back), as a SignedIn: on PostgreSQL the bump of the
+    user's row comes with the sign-in."""
     bumps = replica.on_postgresql(session)
+    return _signed_in(session, _SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER, token, now, bumped=bumps)
+
+
+def _signed_in(session: Session, statement, token: str, now: datetime, *, bumped: bool) -> SignedIn:
     row = session.connection().execute(
-        _WRITER_BUMPED if bumps else _WRITER, {"hash_of_token": token_hash(token), "signed_in_at": now}
+        statement, {"hash_of_token": token_hash(token), "signed_in_at": now}
     ).one_or_none()
     if row is None:
-        raise Unauthorized("The bearer token is missing, expired or revoked.")
+        raise Unauthorized(NO_USER)
     user = SignedIn(*row)
-    replica.acting_for(session, user, bumped=bumps)
+    replica.acting_for(session, user, bumped=bumped)
     return user
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from followups.api.deps import CurrentUser, Now, SessionDep, WriteUnitDep
+from followups.api.deps import CurrentUser, Now, Reader, SessionDep, WriteUnitDep
 from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn, error_responses
 from followups.api.wire import Answer
 from followups.db import READ_FROM
@@ -22,7 +22,7 @@ _FOLLOWUP = Answer(FollowupOut)
 
 @router.get("/followups", response_model=list[FollowupOut])
 async def list_due(
-    user: CurrentUser,
+    user: Reader,
     session: SessionDep,
     now: Now,
     due: DueBucket = "today",
