@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -199,6 +199,14 @@ def _send_statement(with_note: bool):
     )
 
 
+# The kind written into the SQL, not bound: a prepared statement's generic plan (psycopg
+# prepares a statement on its fifth use) can use the partial index on kind = 'followup_due'
+# only if the statement says so itself. With `kind = $1` PostgreSQL scanned all the user's
+# unseen notifications instead, and each send grew slower with the user's history
+# (bench/RESULTS.md).
+_A_REMINDER = Notification.kind == literal(NotificationKind.FOLLOWUP_DUE.value, literal_execute=True)
+
+
 def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
     """The unseen reminders of the user's follow-ups matched by `followups` (a condition on
     Notification.followup_id) become obsolete: cancelled at the bind parameter `now`. What
@@ -208,7 +216,7 @@ def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
         .where(
             Notification.user_id == user_id,
             followups,
-            Notification.kind == NotificationKind.FOLLOWUP_DUE.value,
+            _A_REMINDER,
             Notification.sent_at.is_(None),
             Notification.cancelled_at.is_(None),
         )
@@ -239,8 +247,10 @@ def _send_and_answer_statement(with_note: bool):
         .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at)
         .cte("sent")
     )
-    reminded = select(sent.c.id).where(sent.c.reminded_at.is_not(None))
-    dropped = _cancel_pending_reminders(bindparam("uid"), Notification.followup_id.in_(reminded)).cte("dropped")
+    # At most one row: `=`, so that the index is probed with the follow-up's id too (with
+    # IN, PostgreSQL's plan read all the user's pending reminders).
+    reminded = select(sent.c.id).where(sent.c.reminded_at.is_not(None)).scalar_subquery()
+    dropped = _cancel_pending_reminders(bindparam("uid"), Notification.followup_id == reminded).cte("dropped")
     return (
         select(*queries.answer_columns(lambda column: sent.c[column.key]))
         .select_from(

@@ -1,0 +1,44 @@
+"""The plans PostgreSQL keeps for the hot writes. psycopg prepares a statement on its fifth
+use, and PostgreSQL then settles on a generic plan, made without the parameters' values: a
+condition that a partial index needs must be written into the statement, not bound. Bound,
+`kind = $1` kept the send from the partial index of pending reminders, and each send read
+all of its user's unseen notifications: a send grew slower with every notification the user
+had (bench/RESULTS.md, sixth session)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from followups.followups import service
+
+NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+
+
+def _generic_plan(db, statement, params: dict) -> str:
+    """EXPLAIN of `statement` as prepared by psycopg, its generic plan forced."""
+    with db.engine.connect() as conn:
+        for _ in range(6):  # prepared on the fifth use
+            conn.execute(statement, params).all() if statement.is_select else conn.execute(statement, params)
+        raw = conn.connection.driver_connection
+        [name] = [n for (n, text) in raw.execute("SELECT name, statement FROM pg_prepared_statements")
+                  if "notification" in text]
+        raw.execute("SET plan_cache_mode = force_generic_plan")
+        args = ", ".join(["NULL"] * raw.execute(
+            "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = %s", (name,)
+        ).fetchone()[0])
+        plan = "\n".join(r[0] for r in raw.execute(f"EXPLAIN (COSTS OFF) EXECUTE {name}({args})"))
+        conn.rollback()
+    return plan
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("statement", ["send", "drop one reminder"])
+def test_dropping_a_reminder_probes_the_pending_reminders_by_follow_up(db, statement):
+    stmt = (service._send_and_answer_statement(False) if statement == "send"
+            else service._drop_reminder_statement())
+    plan = _generic_plan(db, stmt, {"fid": uuid.uuid4(), "uid": uuid.uuid4(), "now": NOW, "new_note": None})
+    assert "Index Scan using ix_notification_pending_reminder on notification" in plan, plan
+    assert "Index Cond: ((user_id = $" in plan and "AND (followup_id = $" in plan, plan
