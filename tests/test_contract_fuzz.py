@@ -14,7 +14,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from followups.models import Base
+from followups.users import service as users
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+FUZZER = "fuzz@example.com"
+PASSWORD = "correct horse"  # conftest.Api.signup's
 # Signing out would revoke the token the rest of the run uses.
 EXCLUDED = ("/auth/logout", "/auth/logout-all")
 
@@ -26,7 +31,7 @@ def backend():  # SQLite is enough here; the PostgreSQL half runs the rest of th
 
 @pytest.fixture
 def fuzz_schema(app, api):
-    headers = api.signup("fuzz@example.com", "Europe/Berlin")
+    headers = api.signup(FUZZER, "Europe/Berlin")
     app.state.fuzz_headers = headers
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     return schema.exclude(path=list(EXCLUDED))
@@ -45,10 +50,27 @@ def test_every_operation_keeps_its_contract(fuzz_schema, app):
         run()
 
 
-def test_linked_operations_keep_the_contract(fuzz_schema, app):
+def _fresh_start(db, app, clock) -> None:
+    """Empty tables and the fuzzing user signed in anew, without HTTP: every linked run starts
+    from the same state, so the answers its steps draw from depend on its own steps only.
+    (Carried over from run to run, they made hypothesis see one sequence of choices draw
+    different things: FlakyStrategyDefinition, seen once in four full runs.)"""
+    with db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+    with db.transaction() as session:
+        users.register(session, email=FUZZER, password=PASSWORD, timezone="Europe/Berlin", now=clock())
+        token = users.login(session, email=FUZZER, password=PASSWORD, now=clock(), ttl_days=1)
+    app.state.fuzz_headers = {"Authorization": f"Bearer {token}"}
+
+
+def test_linked_operations_keep_the_contract(fuzz_schema, app, db, clock):
     machine = fuzz_schema.as_state_machine()
 
     class Signed(machine):
+        def setup(self):
+            _fresh_start(db, app, clock)
+
         def get_call_kwargs(self, case):
             return {"headers": app.state.fuzz_headers}
 
