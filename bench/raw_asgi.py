@@ -139,6 +139,18 @@ def _followup(r) -> dict:
     }
 
 
+NO_TOKEN = 401, b'{"error":"Unauthorized","detail":"A bearer token is required."}'
+BAD_TOKEN = 401, b'{"error":"Unauthorized","detail":"The bearer token is invalid."}'
+NOT_OPEN = 409, b'{"error":"Conflict","detail":"Not open."}'
+
+
+def _bearer(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            return value[7:].decode().strip()
+    return None
+
+
 class Raw:
     def __init__(self) -> None:
         self.conn: psycopg.Connection | None = None
@@ -152,13 +164,13 @@ class Raw:
             self.conn.execute("SET TIME ZONE 'UTC'")
         return self.conn
 
+    def zone(self, name: str) -> ZoneInfo:
+        return self.zones.get(name) or self.zones.setdefault(name, ZoneInfo(name))
+
     def followups(self, headers: list[tuple[bytes, bytes]], query: bytes) -> tuple[int, bytes]:
-        token = None
-        for name, value in headers:
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                token = value[7:].decode().strip()
+        token = _bearer(headers)
         if not token:
-            return 401, b'{"error":"Unauthorized","detail":"A bearer token is required."}'
+            return NO_TOKEN
         params = dict(parse_qsl(query.decode()))
         due = params.get("due", "today")
         limit = int(params.get("limit", "200"))
@@ -168,8 +180,8 @@ class Raw:
         conn = self.connection()
         user = conn.execute(AUTH_SQL, (hashlib.sha256(token.encode()).hexdigest(), now)).fetchone()
         if user is None:
-            return 401, b'{"error":"Unauthorized","detail":"The bearer token is invalid."}'
-        tz = self.zones.get(user[1]) or self.zones.setdefault(user[1], ZoneInfo(user[1]))
+            return BAD_TOKEN
+        tz = self.zone(user[1])
         start, end = _today(now, tz)
         bounds = {"today": (start, end), "overdue": (start,), "upcoming": (end,)}[due]
         rows = conn.execute(BUCKETS[due], (user[0], *bounds, limit)).fetchall()
@@ -177,27 +189,27 @@ class Raw:
         return 200, body.encode()
 
     def send(self, headers: list[tuple[bytes, bytes]], fid: str) -> tuple[int, bytes]:
-        token = None
-        for name, value in headers:
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                token = value[7:].decode().strip()
+        token = _bearer(headers)
         if not token:
-            return 401, b'{"error":"Unauthorized","detail":"A bearer token is required."}'
+            return NO_TOKEN
         try:
             fid = uuid.UUID(fid)
         except ValueError:
             return 404, b'{"error":"NotFound","detail":"No such follow-up."}'
         now = datetime.now(UTC)
         conn = self.connection()
-        with conn.transaction():
+        refused = None
+        with conn.transaction():  # a refusal rolls back (psycopg.Rollback), the bump with it
             user = conn.execute(SIGN_IN_WRITER_SQL, (hashlib.sha256(token.encode()).hexdigest(), now)).fetchone()
             if user is None:
-                return 401, b'{"error":"Unauthorized","detail":"The bearer token is invalid."}'
+                refused = BAD_TOKEN
+                raise psycopg.Rollback
             uid, zone = user[0], user[1]
             row = conn.execute(SEND_SQL, {"now": now, "fid": fid, "uid": uid}).fetchone()
             if row is None:
-                return 409, b'{"error":"Conflict","detail":"Not open."}'
-            tz = self.zones.get(zone) or self.zones.setdefault(zone, ZoneInfo(zone))
+                refused = NOT_OPEN
+                raise psycopg.Rollback
+            tz = self.zone(zone)
             step = cad.after_sent(row[4], now, tz, cad.Cadence(tuple(user[2]), user[3], user[4]))
             if step.kind == "attempt":
                 conn.execute(INSERT_FOLLOWUP_SQL, (
@@ -207,6 +219,8 @@ class Raw:
                 conn.execute(INSERT_DORMANT_SQL, (
                     uuid.uuid4(), uid, str(row[26]), step.why, step.due_at, row[1], row[2], fid,
                     row[26], now))
+        if refused:
+            return refused
         body = json.dumps(_followup(row), ensure_ascii=False, separators=(",", ":"))
         return 200, body.encode()
 
