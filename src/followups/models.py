@@ -118,11 +118,15 @@ class UserSettings:
     @property
     def cadence(self) -> Cadence:
         """The fixed cadence with the user's quiet days (adaptive delays: followups.planner)."""
+        return self.cadence_with(self.rule_set)
+
+    def cadence_with(self, rules: Rules) -> Cadence:
+        """`cadence`, for a caller that has parsed the user's rules already."""
         return Cadence(
             followup_delays_days=tuple(self.followup_delays_days),
             dormant_after_days=self.dormant_after_days,
             skip_weekends=self.skip_weekends,
-            holidays=frozenset(self.rule_set.holidays),
+            holidays=frozenset(rules.holidays),
         )
 
 

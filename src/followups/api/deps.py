@@ -105,7 +105,7 @@ async def current_user(
     (`_sign_in_here`), which is cheaper than a hop to a worker thread (bench/RESULTS.md).
     The loop must never wait for a pooled connection (the requests holding them may need
     the loop to give them back) nor for a lock; otherwise a worker thread, as before."""
-    return await _signed_in(request, session, token, now, users.authenticate)
+    return await _sign_in_cheaply(request, session, token, now, users.authenticate)
 
 
 async def current_reader(
@@ -113,10 +113,11 @@ async def current_reader(
 ) -> SignedIn:
     """The bearer token's user for the hottest read, the follow-up list: as `current_user`,
     but a plain SignedIn instead of a mapped User (users.sign_in_reader)."""
-    return await _signed_in(request, session, token, now, users.sign_in_reader)
+    return await _sign_in_cheaply(request, session, token, now, users.sign_in_reader)
 
 
-async def _signed_in(request: Request, session: Session, token: str, now: datetime, sign: SignIn):
+async def _sign_in_cheaply(request: Request, session: Session, token: str, now: datetime, sign: SignIn):
+    """`_sign_in` on the event loop where it cannot wait (`_sign_in_here`), else in a thread."""
     if _sign_in_here(request):
         return _sign_in(request, session, token, now, sign)
     return await run_in_threadpool(_sign_in, request, session, token, now, sign)
@@ -144,9 +145,7 @@ class WriteUnit:
     @contextmanager
     def begin(self) -> Iterator[tuple[Session, SignedIn]]:
         with self.request.app.state.db.transaction(write=True) as session:
-            user = users.sign_in_writer(session, self.token, self.now)
-            observability.set_user(str(user.id))  # for the log lines of this request
-            yield session, user
+            yield session, _sign_in(self.request, session, self.token, self.now, users.sign_in_writer)
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work()` in a thread of the app's writer pool, in a copy of this request's context

@@ -35,7 +35,7 @@ class Planner:
     def cadence(self) -> cad.Cadence:
         """The user's cadence; with adaptive delays, their median time to reply instead of
         the fixed delays (each attempt, not the dormant check)."""
-        cadence = self.user.cadence
+        cadence = self.user.cadence_with(self.rules)  # the rules parsed once per planner
         if not self.user.cadence_adaptive:
             return cadence
         adaptive = adaptive_delay(self.session, self.user)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -204,7 +204,7 @@ def _send_statement(with_note: bool):
 # only if the statement says so itself. With `kind = $1` PostgreSQL scanned all the user's
 # unseen notifications instead, and each send grew slower with the user's history
 # (bench/RESULTS.md).
-_A_REMINDER = Notification.kind == literal(NotificationKind.FOLLOWUP_DUE.value, literal_execute=True)
+_A_REMINDER = Notification.kind == literal_column(f"'{NotificationKind.FOLLOWUP_DUE.value}'")
 
 
 def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
