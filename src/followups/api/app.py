@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     observability.install(app, database)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict:
+    async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread
         return {"status": "ok"}
 
     for module in (followups, auth, records, outreach, notifications, calendar, stats):

@@ -6,12 +6,14 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool, run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from followups import observability, replica
@@ -51,21 +53,40 @@ def _write_transaction(db) -> Iterator[Session]:
         yield session
 
 
-# Dependencies that do no I/O are async: FastAPI runs a sync one in a worker thread.
-async def get_now(request: Request) -> datetime:
+def _now(request: Request) -> datetime:
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock else datetime.now(UTC)
+
+
+# Dependencies that do no I/O are async: FastAPI runs a sync one in a worker thread.
+async def get_now(request: Request) -> datetime:
+    return _now(request)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False)
+NO_TOKEN = "A bearer token is required (Authorization: Bearer <accessToken>)."
+# What the routes that read the token themselves (`_token`) declare in the published schema:
+# what HTTPBearer, as a dependency, adds to the others.
+BEARER = {"security": [{"HTTPBearer": []}]}
 
 
 async def bearer_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     if creds is None or not creds.credentials:
-        raise Unauthorized("A bearer token is required (Authorization: Bearer <accessToken>).")
+        raise Unauthorized(NO_TOKEN)
     return creds.credentials
+
+
+def _token(request: Request) -> str:
+    """The bearer token, read as HTTPBearer reads it, for the two hottest routes: their one
+    dependency reads it itself (each dependency FastAPI solves costs a request about 5 % of
+    mark-sent's instructions, bench/RESULTS.md)."""
+    authorization = request.headers.get("Authorization")
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        raise Unauthorized(NO_TOKEN)
+    return credentials
 
 
 def _lists(request: Request) -> bool:
@@ -108,14 +129,6 @@ async def current_user(
     return await _sign_in_cheaply(request, session, token, now, users.authenticate)
 
 
-async def current_reader(
-    request: Request, session: SessionDep, token: Annotated[str, Depends(bearer_token)], now: Now
-) -> SignedIn:
-    """The bearer token's user for the hottest read, the follow-up list: as `current_user`,
-    but a plain SignedIn instead of a mapped User (users.sign_in_reader)."""
-    return await _sign_in_cheaply(request, session, token, now, users.sign_in_reader)
-
-
 async def _sign_in_cheaply(request: Request, session: Session, token: str, now: datetime, sign: SignIn):
     """`_sign_in` on the event loop where it cannot wait (`_sign_in_here`), else in a thread."""
     if _sign_in_here(request):
@@ -124,7 +137,27 @@ async def _sign_in_cheaply(request: Request, session: Session, token: str, now: 
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-Reader = Annotated[SignedIn, Depends(current_reader)]
+
+
+@dataclass(slots=True)
+class Reading:
+    session: Session
+    user: SignedIn
+    now: datetime
+
+
+async def reading(request: Request) -> AsyncIterator[Reading]:
+    """The follow-up list's one dependency (the hottest read): the token, the clock, the
+    session (as `get_session`'s for a read) and the sign-in (as `current_user`'s, but a plain
+    SignedIn instead of a mapped User: users.sign_in_reader). A missing token is a 401 before
+    any query parameter is looked at, as with the dependencies it stands for."""
+    token, now = _token(request), _now(request)
+    with request.app.state.db.transaction(write=False, statements=_lists(request)) as session:
+        user = await _sign_in_cheaply(request, session, token, now, users.sign_in_reader)
+        yield Reading(session, user, now)
+
+
+ReadingDep = Annotated[Reading, Depends(reading, scope="function")]
 
 
 class WriteUnit:
@@ -156,8 +189,9 @@ class WriteUnit:
         return await asyncio.get_running_loop().run_in_executor(self.request.app.state.writers, ctx.run, work)
 
 
-async def write_unit(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> WriteUnit:
-    return WriteUnit(request, token, now)
+async def write_unit(request: Request) -> WriteUnit:
+    """Mark-sent's one dependency: the token and the clock read here (`_token`)."""
+    return WriteUnit(request, _token(request), _now(request))
 
 
 WriteUnitDep = Annotated[WriteUnit, Depends(write_unit)]

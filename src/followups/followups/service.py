@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, literal_column, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -42,48 +42,23 @@ def list_due(
     return session.scalars(stmt).all()
 
 
-_FOLLOWUP_KEYS = tuple(c.key for c in queries.FOLLOWUP_COLUMNS)
-_JOB_KEYS = tuple(c.key for c in queries.JOB_COLUMNS)
-_CONTACT_KEYS = tuple(c.key for c in queries.CONTACT_COLUMNS)
-_ARCHIVED_AT = {keys: keys.index("archived_at") for keys in (_JOB_KEYS, _CONTACT_KEYS)}
-
-
-def _record(keys: tuple[str, ...], values: tuple) -> dict | None:
-    """An embedded job or contact (None when the follow-up has none), its fields in the
-    answer's order: `archived` just before `archived_at` (followups.api.wire)."""
-    if values[0] is None:
-        return None
-    at = _ARCHIVED_AT[keys]
-    record = dict(zip(keys[:at], values[:at], strict=True))
-    record["archived"] = values[at] is not None
-    record.update(zip(keys[at:], values[at:], strict=True))
-    return record
-
-
 def list_due_rows(
     session: Session, user: AnyUser, bucket: queries.Bucket, *, now: datetime, limit: int
-) -> list[dict]:
-    """`list_due` as plain dicts in the follow-up's shape (job and contact embedded), for
-    the API: the same rows in the same order, without an ORM object per row."""
+) -> Sequence[Row]:
+    """`list_due` as rows of the list's columns (queries.due_bucket_rows: the follow-up's,
+    its job's, its contact's), for the API: the same follow-ups in the same order, without
+    an ORM object per row."""
     start, end = clock.today_bounds(now, user.zone)
     # On the session's connection (its transaction), as Core rows: no ORM loading step.
-    rows = session.connection().execute(
+    return session.connection().execute(
         queries.due_bucket_rows(bucket),
         {"user_id": user.id, "start": start, "end": end, "limit": limit},
     ).all()
-    return [_answer(row) for row in rows]
 
 
-_NF, _NJ, _NC = len(_FOLLOWUP_KEYS), len(_JOB_KEYS), len(_CONTACT_KEYS)
-
-
-def _answer(row) -> dict:
-    """A follow-up row of the list's columns as the API's answer: plain values in the
-    answer's order, job and contact embedded (followups.api.wire writes it as it is)."""
-    followup = dict(zip(_FOLLOWUP_KEYS, row[:_NF], strict=True))
-    followup["job"] = _record(_JOB_KEYS, row[_NF : _NF + _NJ])
-    followup["contact"] = _record(_CONTACT_KEYS, row[_NF + _NJ : _NF + _NJ + _NC])
-    return followup
+# Where mark-sent reads the sent follow-up's columns in its row (queries.answer_columns).
+_AT = {column.key: i for i, column in enumerate(queries.FOLLOWUP_COLUMNS)}
+_CHAIN = len(queries.answer_columns()) - 1
 
 
 @cache
@@ -326,7 +301,7 @@ def push_after_touch(
 def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
     """`mark_sent_answer`, then the sent follow-up as an ORM object (pages, terminal)."""
     sent = mark_sent_answer(session, user, followup_id, note=note, now=now)
-    return get_followup(session, user, sent["id"])
+    return get_followup(session, user, sent[_AT["id"]])
 
 
 # Built once: a statement made per call has its cache key computed on each execution.
@@ -334,9 +309,10 @@ _INSERT_FOLLOWUP = insert(FollowUp)
 _INSERT_NOTIFICATION = insert(Notification)
 
 
-def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str | None, now: datetime) -> dict:
+def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str | None, now: datetime) -> Row:
     """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
-    the sent follow-up as the API answers it (plain values, no ORM object: the hottest write).
+    the sent follow-up as a row of `queries.answer_columns` (no ORM object: the hottest
+    write), what the API answers.
 
     The conditional UPDATE is the gate: of concurrent calls exactly one matches the
     open row (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
@@ -356,14 +332,14 @@ def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str 
             _explain_failure(session, user, fid, "sent")
         _drop_reminder(session, user.id, fid, now)
         row = conn.execute(queries.one_followup_row(), params).one()
-    sent, chain_id = _answer(row), row[_NF + _NJ + _NC]
+    job_id, contact_id, chain_id = row[_AT["job_id"]], row[_AT["contact_id"]], row[_CHAIN]
     planner = Planner(session, user)
-    if sent["type"] == FollowupType.STANDARD.value:
+    if row[_AT["type"]] == FollowupType.STANDARD.value:
         step = planner.after_sent(
-            job_id=sent["job_id"], contact_id=sent["contact_id"], attempt_no=sent["attempt_no"], now=now
+            job_id=job_id, contact_id=contact_id, attempt_no=row[_AT["attempt_no"]], now=now
         )
         shared = {
-            "user_id": user.id, "job_id": sent["job_id"], "contact_id": sent["contact_id"],
+            "user_id": user.id, "job_id": job_id, "contact_id": contact_id,
             "due_at": step.due_at, "created_at": now,
         }
         if step.kind == "attempt":
@@ -373,8 +349,8 @@ def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str 
                     **shared,
                     "chain_id": chain_id,
                     "attempt_no": step.attempt_no,
-                    "type": sent["type"],
-                    "outreach_id": sent["outreach_id"],
+                    "type": FollowupType.STANDARD.value,
+                    "outreach_id": row[_AT["outreach_id"]],
                     "remind_at": clock.start_of_local_day(step.due_at, user.zone),
                     "why": step.why,
                     "due_set_by_user": False,
@@ -394,8 +370,8 @@ def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str 
                     "chain_id": chain_id,
                 },
             )
-    push_after_touch(session, planner, sent["contact_id"], now, keep_chain=chain_id, now=now)
-    return sent
+    push_after_touch(session, planner, contact_id, now, keep_chain=chain_id, now=now)
+    return row
 
 
 def cancel_followup(session: Session, user: User, followup_id, *, now: datetime) -> None:

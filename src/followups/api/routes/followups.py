@@ -5,26 +5,35 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from followups.api.deps import CurrentUser, Now, Reader, SessionDep, WriteUnitDep
-from followups.api.schemas import FollowupIn, FollowupOut, FollowupUpdate, SendIn, error_responses
-from followups.api.wire import Answer
+from followups.api import wire
+from followups.api.deps import BEARER, CurrentUser, Now, ReadingDep, SessionDep, WriteUnitDep
+from followups.api.schemas import ContactOut, FollowupIn, FollowupOut, FollowupUpdate, JobOut, SendIn, error_responses
 from followups.db import READ_FROM
+from followups.followups import queries
 from followups.followups import service as followups
 from followups.models import FollowUp
 
 router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
 
 DueBucket = Literal["today", "overdue", "upcoming"]
-# The hottest answers: plain values written as FollowupOut would be, without validating them.
-_FOLLOWUPS = Answer(FollowupOut, many=True)
-_FOLLOWUP = Answer(FollowupOut)
 
 
-@router.get("/followups", response_model=list[FollowupOut])
+def _keys(columns) -> list[str]:
+    return [column.key for column in columns]
+
+
+# The hottest answers: rows of the list's columns (followups.followups.queries) written as
+# FollowupOut would be, without validating them (followups.api.wire).
+_ANSWER = wire.Record(
+    FollowupOut, _keys(queries.FOLLOWUP_COLUMNS),
+    job=wire.Record(JobOut, _keys(queries.JOB_COLUMNS)),
+    contact=wire.Record(ContactOut, _keys(queries.CONTACT_COLUMNS)),
+)
+
+
+@router.get("/followups", response_model=list[FollowupOut], openapi_extra=BEARER)
 async def list_due(
-    user: Reader,
-    session: SessionDep,
-    now: Now,
+    read: ReadingDep,
     due: DueBucket = "today",
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Response:
@@ -34,11 +43,12 @@ async def list_due(
     # scan bounded by `limit` that never waits on a lock, cheaper than a hop to a worker
     # thread. Unless reads go to a replica, whose connection is yet to be checked out (which
     # may wait).
+    session, user, now = read.session, read.user, read.now
     if session.info.get(READ_FROM) is not None:
         rows = await run_in_threadpool(followups.list_due_rows, session, user, due, now=now, limit=limit)
     else:
         rows = followups.list_due_rows(session, user, due, now=now, limit=limit)
-    return _FOLLOWUPS.response(rows)
+    return wire.response([_ANSWER(row) for row in rows])
 
 
 @router.post("/followups", status_code=201, response_model=FollowupOut)
@@ -68,17 +78,17 @@ def update_followup(
     return followups.update_followup(session, user, followup_id, changes=body.changes(), now=now)
 
 
-@router.patch("/followups/{followup_id}/send", response_model=FollowupOut)
+@router.patch("/followups/{followup_id}/send", response_model=FollowupOut, openapi_extra=BEARER)
 async def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> Response:
     note = body.note if body else None
 
-    def send() -> dict:
-        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is plain
-        # values read back in the transaction, written out here on the event loop.
+    def send():
+        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is the row
+        # read back in the transaction, written out here on the event loop.
         with unit.begin() as (session, user):
             return followups.mark_sent_answer(session, user, followup_id, note=note, now=unit.now)
 
-    return _FOLLOWUP.response(await unit.run(send))
+    return wire.response(_ANSWER(await unit.run(send)))
 
 
 @router.delete("/followups/{followup_id}", status_code=204)
