@@ -1,7 +1,7 @@
 """Mark-sent is done whole in one worker thread (api.deps.WriteUnit): sign-in, send, commit.
-On PostgreSQL the sign-in of such a write bumps the user's write_seq in the same statement
-(followups.replica): exactly once per send, and a refused send (401, 404, 409) changes
-nothing, the bump included."""
+On PostgreSQL the sign-in of such a write bumps the user's write_seq, in the send's own
+statement (followups.replica): exactly once per send, and a refused send (401, 404, 409)
+changes nothing, the bump included."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from followups.errors import Unauthorized
 from followups.models import Notification, NotificationKind, SignedIn, User
 from followups.notifications.reminders import sweep_reminders
-from followups.users.service import sign_in_reader, sign_in_writer
+from followups.users.tokens import Presented, sign_in_reader, sign_in_writer
 from helpers import contact, followup, job, outreach, send
 
 
@@ -40,8 +40,10 @@ def test_a_send_bumps_once_and_a_refused_one_changes_nothing(api, db):
 
     send(api, ada, first["id"], expect=409)  # sent already
     send(api, ada, str(uuid.uuid4()), expect=404)
-    r = api.client.patch(f"/followups/{first['id']}/send", headers={"Authorization": "Bearer nope"})
-    assert r.status_code == 401, r.text
+    send(api, ada, "not-an-id", expect=404)
+    for fid in (first["id"], str(uuid.uuid4()), "not-an-id"):  # the token is looked at first
+        r = api.client.patch(f"/followups/{fid}/send", headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401 and r.json()["error"] == "Unauthorized", r.text
     assert _write_seq(db, "ada@example.com") == before + bumps
     # The send made attempt 2, once.
     nexts = [f for f in api.call("GET", "/followups?due=upcoming", ada, 200).json()
@@ -84,7 +86,7 @@ def test_the_hot_sign_ins_read_the_users_own_settings(api, db, clock):
     token = ada["Authorization"].removeprefix("Bearer ")
     for sign_in in (sign_in_reader, sign_in_writer):
         with db.transaction() as session:
-            signed = sign_in(session, token, clock())
+            signed = sign_in(session, Presented(token, clock()))
             user = session.scalar(select(User).where(User.email == "ada@example.com"))
             assert isinstance(signed, SignedIn) and signed.id == user.id
             assert (signed.zone, signed.cadence, signed.rule_set, signed.cadence_adaptive) == (
@@ -94,4 +96,4 @@ def test_the_hot_sign_ins_read_the_users_own_settings(api, db, clock):
     api.call("POST", "/auth/logout", ada, 204)
     for sign_in in (sign_in_reader, sign_in_writer):
         with db.transaction() as session, pytest.raises(Unauthorized):
-            sign_in(session, token, clock())
+            sign_in(session, Presented(token, clock()))

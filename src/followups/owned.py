@@ -13,6 +13,15 @@ from followups.errors import Invalid, NotFound
 T = TypeVar("T")
 
 
+def is_id(raw: str | uuid.UUID) -> bool:
+    """Whether `parse_id` takes `raw` for an id."""
+    try:
+        parse_id(raw, "")
+    except NotFound:
+        return False
+    return True
+
+
 def parse_id(raw: str | uuid.UUID, label: str) -> uuid.UUID:
     """Ids are opaque strings; one that is not ours in form is simply not found."""
     if isinstance(raw, uuid.UUID):

@@ -20,6 +20,8 @@ from followups import observability, replica
 from followups.errors import Unauthorized
 from followups.models import SignedIn, User
 from followups.users import service as users
+from followups.users import tokens
+from followups.users.tokens import Presented
 
 T = TypeVar("T")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -93,11 +95,11 @@ def _lists(request: Request) -> bool:
     return request.method == "GET" and getattr(request.scope.get("route"), "path", None) in REPLICA_ROUTES
 
 
-SignIn = Callable[[Session, str, datetime], User | SignedIn]
+SignIn = Callable[[Session, Presented], User | SignedIn]
 
 
-def _sign_in(request: Request, session: Session, token: str, now: datetime, sign: SignIn) -> User | SignedIn:
-    user = sign(session, token, now)  # always on the primary
+def _sign_in(request: Request, session: Session, presented: Presented, sign: SignIn) -> User | SignedIn:
+    user = sign(session, presented)  # always on the primary
     observability.set_user(str(user.id))  # for the log lines of this request
     if _lists(request):
         replica.reads_from_replica(session, request.app.state.db.replica, user)
@@ -126,14 +128,14 @@ async def current_user(
     (`_sign_in_here`), which is cheaper than a hop to a worker thread (bench/RESULTS.md).
     The loop must never wait for a pooled connection (the requests holding them may need
     the loop to give them back) nor for a lock; otherwise a worker thread, as before."""
-    return await _sign_in_cheaply(request, session, token, now, users.authenticate)
+    return await _sign_in_cheaply(request, session, Presented(token, now), users.authenticate)
 
 
-async def _sign_in_cheaply(request: Request, session: Session, token: str, now: datetime, sign: SignIn):
+async def _sign_in_cheaply(request: Request, session: Session, presented: Presented, sign: SignIn):
     """`_sign_in` on the event loop where it cannot wait (`_sign_in_here`), else in a thread."""
     if _sign_in_here(request):
-        return _sign_in(request, session, token, now, sign)
-    return await run_in_threadpool(_sign_in, request, session, token, now, sign)
+        return _sign_in(request, session, presented, sign)
+    return await run_in_threadpool(_sign_in, request, session, presented, sign)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -149,12 +151,12 @@ class Reading:
 async def reading(request: Request) -> AsyncIterator[Reading]:
     """The follow-up list's one dependency (the hottest read): the token, the clock, the
     session (as `get_session`'s for a read) and the sign-in (as `current_user`'s, but a plain
-    SignedIn instead of a mapped User: users.sign_in_reader). A missing token is a 401 before
+    SignedIn instead of a mapped User: tokens.sign_in_reader). A missing token is a 401 before
     any query parameter is looked at, as with the dependencies it stands for."""
-    token, now = _token(request), _now(request)
+    presented = Presented(_token(request), _now(request))
     with request.app.state.db.transaction(write=False, statements=_lists(request)) as session:
-        user = await _sign_in_cheaply(request, session, token, now, users.sign_in_reader)
-        yield Reading(session, user, now)
+        user = await _sign_in_cheaply(request, session, presented, tokens.sign_in_reader)
+        yield Reading(session, user, presented.at)
 
 
 ReadingDep = Annotated[Reading, Depends(reading, scope="function")]
@@ -162,23 +164,29 @@ ReadingDep = Annotated[Reading, Depends(reading, scope="function")]
 
 class WriteUnit:
     """A write done whole in one worker thread: the transaction, the sign-in, the service
-    call and the commit (`await unit.run(work)`, `work` doing `with unit.begin() as
-    (session, user)`, in an async endpoint). One thread hop instead of the three of
-    `SessionDep` + `CurrentUser` + a service call in a thread (session, call, commit), and
-    the loop never waits on the database: for the hottest write, mark-sent
-    (bench/RESULTS.md). The user is a SignedIn (its settings, no mapped User): `work` reads
-    the user and never changes it. Errors are those of the dependencies: the transaction
-    rolls back, a bad token is a 401."""
+    call and the commit (`await unit.run(work)`, `work` doing `with unit.begin() as session`
+    and signing in with `unit.presented`, in an async endpoint). One thread hop instead of
+    the three of `SessionDep` + `CurrentUser` + a service call in a thread (session, call,
+    commit), and the loop never waits on the database: for the hottest write, mark-sent
+    (bench/RESULTS.md), whose service signs in within its first statement on PostgreSQL.
+    The user is a SignedIn (its settings, no mapped User): `work` reads the user and never
+    changes it. Errors are those of the dependencies: the transaction rolls back, a bad
+    token is a 401."""
 
-    def __init__(self, request: Request, token: str, now: datetime) -> None:
+    def __init__(self, request: Request, presented: Presented) -> None:
         self.request = request
-        self.token = token
-        self.now = now
+        self.presented = presented
+        self.now = presented.at
 
     @contextmanager
-    def begin(self) -> Iterator[tuple[Session, SignedIn]]:
+    def begin(self) -> Iterator[Session]:
         with self.request.app.state.db.transaction(write=True) as session:
-            yield session, _sign_in(self.request, session, self.token, self.now, users.sign_in_writer)
+            try:
+                yield session
+            finally:  # the log lines of this request name whom the work signed in
+                acting = session.info.get(replica.ACTING_USER)
+                if acting is not None:
+                    observability.set_user(str(acting))
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work()` in a thread of the app's writer pool, in a copy of this request's context
@@ -191,7 +199,7 @@ class WriteUnit:
 
 async def write_unit(request: Request) -> WriteUnit:
     """Mark-sent's one dependency: the token and the clock read here (`_token`)."""
-    return WriteUnit(request, _token(request), _now(request))
+    return WriteUnit(request, Presented(_token(request), _now(request)))
 
 
 WriteUnitDep = Annotated[WriteUnit, Depends(write_unit)]

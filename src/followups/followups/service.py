@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, insert, literal_column, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, insert, literal_column, select, true, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
-from followups.errors import Conflict, NotFound
+from followups.errors import Conflict, NotFound, Unauthorized
 from followups.followups import queries
 from followups.followups.planner import Planner
 from followups.models import (
@@ -30,7 +30,9 @@ from followups.models import (
     NotificationKind,
     User,
 )
-from followups.owned import get_owned, parse_id, require_job_or_contact
+from followups.owned import get_owned, is_id, parse_id, require_job_or_contact
+from followups.users import tokens
+from followups.users.tokens import Presented
 
 CANCELLED_BY_USER = "Cancelled by user"
 
@@ -59,6 +61,8 @@ def list_due_rows(
 # Where mark-sent reads the sent follow-up's columns in its row (queries.answer_columns).
 _AT = {column.key: i for i, column in enumerate(queries.FOLLOWUP_COLUMNS)}
 _CHAIN = len(queries.answer_columns()) - 1
+# The sign-in's columns, which lead the row of a send that signs in (PostgreSQL).
+_SIGNED_IN = len(tokens.SIGNED_IN_COLUMNS)
 
 
 @cache
@@ -206,34 +210,44 @@ def _drop_reminder_statement():
 
 
 @cache
-def _send_and_answer_statement(with_note: bool):
-    """PostgreSQL: mark-sent's gate, the drop of the follow-up's reminder and the read of its
-    answer (`queries.answer_columns`) in one statement, one round trip instead of
-    three: the UPDATE's RETURNING row feeds the other two. No row: the gate refused (not
-    ours, or not open) and nothing changed.
+def _send_and_answer_statement(with_note: bool, signing_in: bool):
+    """PostgreSQL: mark-sent's gate and the read of its answer (`queries.answer_columns`,
+    then reminded_at) in one statement, one round trip instead of two: the UPDATE's
+    RETURNING row feeds the read. No follow-up's columns (NULLs, or no row): the gate
+    refused (not ours, or not open) and nothing changed.
 
-    The drop reads notifications as of the statement's start, which is enough: every write
-    of a user locks the user's row before this statement starts (followups.replica: the
-    sign-in of a write, or the bump before its first write), and so does the worker before
-    it makes reminders (take_writers), so no reminder of this user appears meanwhile. Only
-    a reminded follow-up has one (the worker sets reminded_at as it makes it)."""
+    `signing_in` (bind hash_of_token and signed_in_at instead of uid): the request's
+    sign-in comes first in the same statement, another round trip saved on the hottest
+    write: the bump of the user's row that is the sign-in of a write (tokens.SIGNED_IN_WRITER;
+    its columns lead the row, which is missing if the token is not live) feeds the gate, so
+    the user's row is still locked before the follow-up's (followups.replica).
+
+    The drop of a reminded follow-up's reminder is a statement of its own, after this one:
+    the worker that makes reminders locks the user's row first (take_writers), and a
+    statement that waited for that lock would still read notifications as of its start,
+    without the reminder the worker made meanwhile."""
+    user_id = bindparam("uid")
+    if signing_in:
+        signed = tokens.SIGNED_IN_WRITER.cte("signed")
+        user_id = select(signed.c.id).scalar_subquery()
+    values = {"sent_at": bindparam("now"), "updated_at": bindparam("now")}
+    if with_note:
+        values["note"] = bindparam("new_note")
     sent = (
-        _send_statement(with_note)
-        .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at)
+        update(FollowUp)
+        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == user_id, queries.is_open())
+        .values(values)
+        .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at, FollowUp.user_id)
         .cte("sent")
     )
-    # At most one row: `=`, so that the index is probed with the follow-up's id too (with
-    # IN, PostgreSQL's plan read all the user's pending reminders).
-    reminded = select(sent.c.id).where(sent.c.reminded_at.is_not(None)).scalar_subquery()
-    dropped = _cancel_pending_reminders(bindparam("uid"), Notification.followup_id == reminded).cte("dropped")
-    return (
-        select(*queries.answer_columns(lambda column: sent.c[column.key]))
-        .select_from(
-            sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == bindparam("uid")))
-            .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == bindparam("uid")))
-        )
-        .add_cte(dropped)
+    answer = (
+        sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == sent.c.user_id))
+        .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == sent.c.user_id))
     )
+    columns = (*queries.answer_columns(lambda column: sent.c[column.key]), sent.c.reminded_at)
+    if not signing_in:
+        return select(*columns).select_from(answer)
+    return select(*signed.c, *columns).select_from(signed.outerjoin(answer, true()))
 
 
 def _drop_reminder(session: Session, user_id: uuid.UUID, fid: uuid.UUID, now: datetime) -> None:
@@ -309,25 +323,41 @@ _INSERT_FOLLOWUP = insert(FollowUp)
 _INSERT_NOTIFICATION = insert(Notification)
 
 
-def mark_sent_answer(session: Session, user: AnyUser, followup_id, *, note: str | None, now: datetime) -> Row:
+def mark_sent_answer(
+    session: Session, user: AnyUser | Presented, followup_id, *, note: str | None, now: datetime
+) -> Row:
     """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
     the sent follow-up as a row of `queries.answer_columns` (no ORM object: the hottest
-    write), what the API answers.
+    write), what the API answers. `user`: the signed-in user, or the token a request
+    presented (api.deps.WriteUnit), signed in here: on PostgreSQL within the send's statement.
 
     The conditional UPDATE is the gate: of concurrent calls exactly one matches the
     open row (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
     writers with BEGIN IMMEDIATE); the others see zero rows and answer 409.
     """
-    fid = parse_id(followup_id, "Follow-up")
     # On the session's connection with statements built once: a send is the hottest write.
     conn = session.connection()
+    on_postgresql = conn.dialect.name == "postgresql"
+    if isinstance(user, Presented) and not (on_postgresql and is_id(followup_id)):
+        user = tokens.sign_in_writer(session, user)  # a bad token is a 401 before a bad id's 404
+    fid = parse_id(followup_id, "Follow-up")
     # (No parameter named like a column: Core would add it to the SET clause.)
-    params = {"fid": fid, "uid": user.id, "now": now, "new_note": note}
-    if conn.dialect.name == "postgresql":  # the three steps below in one statement
-        row = conn.execute(_send_and_answer_statement(note is not None), params).one_or_none()
-        if row is None:
+    params = {"fid": fid, "now": now, "new_note": note}
+    if on_postgresql:  # the gate and the answer in one statement (and the sign-in)
+        signing_in = isinstance(user, Presented)
+        params.update(user.params() if signing_in else {"uid": user.id})
+        row = conn.execute(_send_and_answer_statement(note is not None, signing_in), params).one_or_none()
+        if signing_in:
+            if row is None:
+                raise Unauthorized(tokens.NO_USER)
+            user = tokens.signed_in(session, row[:_SIGNED_IN], bumped=True)
+            row = row[_SIGNED_IN:]
+        if row is None or row[0] is None:
             _explain_failure(session, user, fid, "sent")
+        if row[-1] is not None:  # reminded: its reminder, unseen or not, is obsolete
+            _drop_reminder(session, user.id, fid, now)
     else:
+        params["uid"] = user.id
         if conn.execute(_send_statement(note is not None), params).rowcount != 1:
             _explain_failure(session, user, fid, "sent")
         _drop_reminder(session, user.id, fid, now)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +16,8 @@ from followups import clock, replica
 from followups.cadence import DEFAULT, Cadence
 from followups.errors import Conflict, Invalid, Unauthorized
 from followups.followups.service import rezone_open
-from followups.models import ApiToken, SignedIn, User
+from followups.models import ApiToken, User
+from followups.users.tokens import NO_USER, TOKEN_OF, Presented, token_hash
 
 DEFAULT_DIGEST_HOUR = 8
 _hasher = PasswordHasher()
@@ -32,10 +31,6 @@ def _dummy_hash() -> str:
 
 def email_key(email: str) -> str:
     return email.strip().lower()
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_timezone(name: str) -> str:
@@ -90,58 +85,16 @@ def login(session: Session, *, email: str, password: str, now: datetime, ttl_day
     return token
 
 
-NO_USER = "The bearer token is missing, expired or revoked."
-# The user of a live token (the parameters are not named like app_user's columns: Core
-# would add them to the SET clause of the bump below).
-_TOKEN_OF = (
-    ApiToken.user_id == User.id,
-    ApiToken.token_hash == bindparam("hash_of_token"),
-    ApiToken.revoked_at.is_(None),
-    ApiToken.expires_at > bindparam("signed_in_at"),
-)
 # Built once: building the statement cost every request about 0.1 ms (bench/RESULTS.md).
-_TOKEN_USER = select(User).where(*_TOKEN_OF)
-# SignedIn's columns, in its field order.
-_SIGNED_IN = [User.__table__.c[f.name] for f in fields(SignedIn)]
-_SIGNED_IN_USER = select(*_SIGNED_IN).where(*_TOKEN_OF)
-# A write's, on PostgreSQL: with the bump of the user's row (followups.replica) in the same
-# statement, a round trip fewer on the hottest write.
-_SIGNED_IN_WRITER = (
-    update(User.__table__).where(*_TOKEN_OF).values(write_seq=User.write_seq + 1).returning(*_SIGNED_IN)
-)
+_TOKEN_USER = select(User).where(*TOKEN_OF)
 
 
-def authenticate(session: Session, token: str, now: datetime) -> User:
+def authenticate(session: Session, presented: Presented) -> User:
     """The token's user, for a request that reads (or changes the user itself)."""
-    user = session.scalar(_TOKEN_USER, {"hash_of_token": token_hash(token), "signed_in_at": now})
+    user = session.scalar(_TOKEN_USER, presented.params())
     if user is None:
         raise Unauthorized(NO_USER)
     replica.acting_for(session, user)  # a write then records that the user wrote
-    return user
-
-
-def sign_in_reader(session: Session, token: str, now: datetime) -> SignedIn:
-    """The token's user for a request that only reads (the follow-up list): a plain
-    SignedIn, not a mapped User, one row of the columns the services read."""
-    return _signed_in(session, _SIGNED_IN_USER, token, now, bumped=False)
-
-
-def sign_in_writer(session: Session, token: str, now: datetime) -> SignedIn:
-    """The token's user for a request known to write that does not change the user
-    (mark-sent; a refused one rolls back), as a SignedIn: on PostgreSQL the bump of the
-    user's row comes with the sign-in."""
-    bumps = replica.on_postgresql(session)
-    return _signed_in(session, _SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER, token, now, bumped=bumps)
-
-
-def _signed_in(session: Session, statement, token: str, now: datetime, *, bumped: bool) -> SignedIn:
-    row = session.connection().execute(
-        statement, {"hash_of_token": token_hash(token), "signed_in_at": now}
-    ).one_or_none()
-    if row is None:
-        raise Unauthorized(NO_USER)
-    user = SignedIn(*row)
-    replica.acting_for(session, user, bumped=bumped)
     return user
 
 

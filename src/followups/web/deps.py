@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from followups.api.deps import Now, SessionDep
 from followups.errors import Unauthorized
 from followups.users import service as users
+from followups.users.tokens import Presented
 from followups.web.render import Ctx
 from followups.web.routing import LoginRequired
 from followups.web.security import SESSION_COOKIE, Form, csrf_token, ensure_secret
@@ -19,7 +20,7 @@ def _user(request: Request, session, now):
     if not token:
         return None
     try:
-        return users.authenticate(session, token, now)
+        return users.authenticate(session, Presented(token, now))
     except Unauthorized:
         return None
 

@@ -83,10 +83,11 @@ async def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = 
     note = body.note if body else None
 
     def send():
-        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is the row
-        # read back in the transaction, written out here on the event loop.
-        with unit.begin() as (session, user):
-            return followups.mark_sent_answer(session, user, followup_id, note=note, now=unit.now)
+        # Sign-in, send and commit in one worker thread (WriteUnit), the sign-in done by the
+        # service (in the send's statement on PostgreSQL); the answer is the row read back
+        # in the transaction, written out here on the event loop.
+        with unit.begin() as session:
+            return followups.mark_sent_answer(session, unit.presented, followup_id, note=note, now=unit.now)
 
     return wire.response(_ANSWER(await unit.run(send)))
 
