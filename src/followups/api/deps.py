@@ -39,13 +39,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     commit flushes to disk (or waits on SQLite's lock): it stays in a worker thread."""
     db = request.app.state.db
     if request.method in READ_METHODS:
-        # The list reads (REPLICA_ROUTES) write nothing and need no snapshot across their
-        # statements: on PostgreSQL, no BEGIN and COMMIT round trips (Database.transaction).
-        with db.transaction(write=False, statements=_lists(request)) as session:
+        with _read_transaction(request) as session:
             yield session
         return
     async with contextmanager_in_threadpool(_write_transaction(db)) as session:
         yield session
+
+
+def _read_transaction(request: Request):
+    # The list reads (REPLICA_ROUTES) write nothing and need no snapshot across their
+    # statements: on PostgreSQL, no BEGIN and COMMIT round trips (Database.transaction).
+    return request.app.state.db.transaction(write=False, statements=_lists(request))
 
 
 @contextmanager
@@ -154,7 +158,7 @@ async def reading(request: Request) -> AsyncIterator[Reading]:
     SignedIn instead of a mapped User: tokens.sign_in_reader). A missing token is a 401 before
     any query parameter is looked at, as with the dependencies it stands for."""
     presented = Presented(_token(request), _now(request))
-    with request.app.state.db.transaction(write=False, statements=_lists(request)) as session:
+    with _read_transaction(request) as session:
         user = await _sign_in_cheaply(request, session, presented, tokens.sign_in_reader)
         yield Reading(session, user, presented.at)
 

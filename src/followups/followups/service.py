@@ -165,16 +165,21 @@ def _explain_failure(session: Session, user: AnyUser, fid: uuid.UUID, action: st
     return row
 
 
-@cache
-def _send_statement(with_note: bool):
-    """mark_sent's gate (bind fid, uid, now, new_note): the open row of the user becomes sent."""
+def _sent_values(with_note: bool) -> dict:
+    """What mark-sent sets (bind now, new_note)."""
     values = {"sent_at": bindparam("now"), "updated_at": bindparam("now")}
     if with_note:
         values["note"] = bindparam("new_note")
+    return values
+
+
+@cache
+def _send_statement(with_note: bool):
+    """mark_sent's gate (bind fid, uid, now, new_note): the open row of the user becomes sent."""
     return (
         update(FollowUp)
         .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("uid"), queries.is_open())
-        .values(values)
+        .values(_sent_values(with_note))
     )
 
 
@@ -230,13 +235,10 @@ def _send_and_answer_statement(with_note: bool, signing_in: bool):
     if signing_in:
         signed = tokens.SIGNED_IN_WRITER.cte("signed")
         user_id = select(signed.c.id).scalar_subquery()
-    values = {"sent_at": bindparam("now"), "updated_at": bindparam("now")}
-    if with_note:
-        values["note"] = bindparam("new_note")
     sent = (
         update(FollowUp)
         .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == user_id, queries.is_open())
-        .values(values)
+        .values(_sent_values(with_note))
         .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at, FollowUp.user_id)
         .cte("sent")
     )
@@ -354,7 +356,7 @@ def mark_sent_answer(
             row = row[_SIGNED_IN:]
         if row is None or row[0] is None:
             _explain_failure(session, user, fid, "sent")
-        if row[-1] is not None:  # reminded: its reminder, unseen or not, is obsolete
+        if row[-1] is not None:  # reminded: its reminder, if still unseen, is obsolete
             _drop_reminder(session, user.id, fid, now)
     else:
         params["uid"] = user.id
