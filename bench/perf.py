@@ -504,8 +504,8 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
     rep.say(f"\n  at a fixed {args.rate:,.0f} requests/s ({rc} connections, paced):")
     paced = {}
     for name, srv in apis.items():
-        if name == "raw":
-            continue
+        # The raw app too: its tail at the same rate is what the machine leaves for any
+        # server (a 2-core machine shared with PostgreSQL and wrk), printed beside the API's.
         # With one shared listening socket a burst of connects mostly landed on one worker,
         # which then got most of the load; each worker now has a socket of its own (the
         # kernel spreads connections by hash). Still checked: a fixed rate is measured on
@@ -524,11 +524,12 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
             if drv.smoke or max(split) <= 0.6 * sum(split):
                 break
     rep.figures["paced"] = {k: asdict(v) | {"rate": args.rate, "rps": v.rps} for k, v in paced.items()}
-    p = paced["api"]
+    p, r = paced["api"], paced["raw"]
     ok = p.p99_ms < TARGETS["rate_p99_ms"] and not p.errors and not p.non2xx and p.rps >= 0.95 * args.rate
     rep.target("rate_p99_ms", ok,
                f"p99 {p.p99_ms:.2f} ms at {p.rps:,.0f} req/s (< {TARGETS['rate_p99_ms']} ms "
-               f"at {args.rate:,.0f}/s), {p.errors + p.non2xx} errors")
+               f"at {args.rate:,.0f}/s), {p.errors + p.non2xx} errors; the raw app's p99 at that rate "
+               f"{r.p99_ms:.2f} ms")
 
     # Mark-sent, twice: follow-ups sent ahead of their day (no reminder yet), then, as on
     # the due day, follow-ups the worker has reminded (the send also cancels the reminder).

@@ -51,6 +51,7 @@ def test_perf_benchmark_runs_on_postgresql(tmp_path):
     assert [s["followups"] for s in figures["scaling"]] == sorted(s["followups"] for s in figures["scaling"])
     for name in ("list", "unloaded", "paced", "send"):
         assert figures[name], name
+    assert set(figures["paced"]) == {"raw", "api"}  # the API's tail beside the limit's, at one rate
     for case in ("ahead", "reminded"):  # sent ahead of the reminder, and cancelling it
         for name in ("api", "raw"):  # and the limit: the raw app's send
             send = figures["send"][case][name]
