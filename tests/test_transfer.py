@@ -410,3 +410,57 @@ def test_transfer_import_of_a_not_now_row_schedules_the_named_day(cli, tmp_path)
     assert "line 2: resume on: is only taken with outcome LATER" in cli.fails(
         "import", str(write(tmp_path, "bad.csv", bad))
     )
+
+
+def _open_followups(cli: Cli, email: str) -> list[tuple]:
+    found = [f for b in ("overdue", "today", "upcoming") for f in cli.json("due", b, "--user", email)]
+    return sorted(
+        (f["dueAt"], (f.get("job") or {}).get("company"), (f.get("job") or {}).get("role"),
+         (f.get("contact") or {}).get("name"))
+        for f in found
+    )  # fmt: skip
+
+
+def test_transfer_import_follows_the_users_rules_as_recording_would(cli, tmp_path):
+    """With the job-search rules on, an import places and settles follow-ups as recording
+    the same outreach one by one in the order it was sent does: company spread, minimum
+    gap (moving a follow-up already there), one reply settling the job (cancelling one
+    already there), and the stage-aware stop."""
+    a, b = "a@example.com", "b@example.com"
+    for email in (a, b):
+        cli.add_user(email, "Europe/Berlin")
+        cli("rules", "set", "--recommended", "--user", email)
+        # Already there: outreach recorded in the app before the import.
+        cli("outreach", "add", "--company", "Acme", "--role", "Backend engineer", "--contact",
+            "Grace Hopper", "--email", "grace@acme.example", "--sent", "2026-03-02", "--user", email)  # fmt: skip
+        cli("outreach", "add", "--company", "Beta", "--role", "SRE", "--contact", "Carl",
+            "--email", "carl@beta.example", "--sent", "2026-03-01", "--user", email)  # fmt: skip
+    rows = [  # (company, role, contact, email, sent, outcome), in the order they were sent
+        ("Acme", "Data engineer", "Bob", "bob@acme.example", "2026-03-02", "NONE"),
+        ("Beta", "SRE", "Carl", "carl@beta.example", "2026-03-04", "NONE"),
+        ("Delta", "PM", "Grace Hopper", "grace@acme.example", "2026-03-04", "NONE"),
+        ("Beta", "SRE", "Dana", "dana@beta.example", "2026-03-06", "POSITIVE"),
+    ]
+    for company, role, name, address, sent, outcome in rows:
+        cli("outreach", "add", "--company", company, "--role", role, "--contact", name, "--email",
+            address, "--sent", sent, "--outcome", outcome, "--user", b)  # fmt: skip
+    sheet = ["Company,Role,Contact Name,Email,Date Applied,Outcome,Status"]
+    sheet += [",".join(r) + ",Applied" for r in reversed(rows)]  # the file's order is not the sending order
+    sheet.append("Gamma,QA,Eve,eve@gamma.example,2026-03-03,NONE,Interviewing")  # stage-aware: none
+    path = write(tmp_path, "rules.csv", "\n".join(sheet) + "\n")
+
+    dry = cli.json("import", str(path), "--dry-run", "--user", a)
+    summary = cli.json("import", str(path), "--user", a)
+    for s in (dry, summary):
+        assert (s["followupsScheduled"], s["followupsCancelled"], s["followupsMoved"]) == (2, 1, 1), s
+
+    assert _open_followups(cli, a) == _open_followups(cli, b)
+    opened = _open_followups(cli, a)
+    assert [(c, r) for _, c, r, _ in opened] == [("Acme", "Data engineer"), ("Acme", "Backend engineer"), ("Delta", "PM")]  # fmt: skip
+    assert opened[1][0] > opened[0][0]  # the company spread moved Grace's past Bob's
+    whys = {f["job"]["role"]: f["why"] for f in cli.json("due", "overdue", "--user", a)}
+    assert "Acme already has a follow-up on" in whys["Data engineer"]
+    assert "after your last touch with Grace Hopper on Wed 4 Mar" in whys["Backend engineer"]
+    said = cli("import", str(path), "--user", a).stdout  # again: nothing new, nothing changed
+    assert "0 follow-ups scheduled" in said and "Follow-ups already there" not in said
+    assert _open_followups(cli, a) == opened

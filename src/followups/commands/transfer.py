@@ -144,6 +144,7 @@ def import_file(
                     csv_import.write_plan(
                         session, plan, (lambda n: progress.advance(task, n)) if progress else None
                     )
+                csv_import.settle_existing(session, me, plan, now=now)
                 summary = {
                     "format": "csv",
                     "rows": len(parsed.rows),
@@ -155,6 +156,8 @@ def import_file(
                         "duplicateRows": plan.duplicates,
                     },
                     "followupsScheduled": len(plan.followups),
+                    "followupsCancelled": plan.followups_cancelled,
+                    "followupsMoved": plan.followups_moved,
                     "ignoredColumns": list(parsed.ignored_columns),
                     "warnings": parsed.warnings,
                 }
@@ -190,6 +193,13 @@ def _print_summary(file: Path, s: dict, who: str) -> None:
         f"{s['outreach']['added']} new outreach ({s['outreach']['existing']} already there), "
         f"{s['followupsScheduled']} follow-ups scheduled."
     )
+    changed = []
+    if s["followupsCancelled"]:
+        changed.append(f"{s['followupsCancelled']} cancelled (one reply settles the job)")
+    if s["followupsMoved"]:
+        changed.append(f"{s['followupsMoved']} moved back (the minimum gap after a touch)")
+    if changed:
+        say(f"Follow-ups already there: {', '.join(changed)}.")
     if s["outreach"]["duplicateRows"]:
         say(
             f"{s['outreach']['duplicateRows']} rows repeated an earlier row's outreach "

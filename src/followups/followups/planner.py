@@ -64,25 +64,36 @@ class Planner:
     ) -> cad.Limits:
         """What the minimum gap and the company spread ask of a follow-up for this job and
         contact (`exclude`: the follow-up being moved, which does not block itself)."""
-        limits = cad.NO_LIMITS
+        gap = company = None
         if self.rules.min_gap_days and contact_id is not None:
-            name, last = self._last_touch(contact_id)
-            if last is not None:
-                gap = self.rules.min_gap_days
-                limits = replace(
-                    limits,
-                    not_before=clock.add_days(last, gap, self.tz),
-                    not_before_why=(
-                        f"at least {gap} day{'s' if gap != 1 else ''} after your last touch with"
-                        f" {name} on {cad.day_label(last, self.tz)}"
-                    ),
-                )
+            gap = self._last_touch(contact_id)
         if self.rules.spread_by_company:
-            company = self._company(job_id, contact_id)
-            if company:
-                limits = replace(
-                    limits, busy_days=self._busy_days(company, exclude), company=company
-                )
+            name = self._company(job_id, contact_id)
+            if name:
+                company = (name, self._busy_days(name, exclude))
+        return self.limits_from(gap, company)
+
+    def limits_from(
+        self,
+        last_touch: tuple[str, datetime | None] | None,
+        company: tuple[str, frozenset] | None,
+    ) -> cad.Limits:
+        """The limits for what a caller has read already: the person's name and last touch
+        (minimum gap), the company's name and its busy local days (company spread)."""
+        limits = cad.NO_LIMITS
+        if self.rules.min_gap_days and last_touch is not None and last_touch[1] is not None:
+            name, last = last_touch
+            gap = self.rules.min_gap_days
+            limits = replace(
+                limits,
+                not_before=clock.add_days(last, gap, self.tz),
+                not_before_why=(
+                    f"at least {gap} day{'s' if gap != 1 else ''} after your last touch with"
+                    f" {name} on {cad.day_label(last, self.tz)}"
+                ),
+            )
+        if self.rules.spread_by_company and company is not None:
+            limits = replace(limits, busy_days=company[1], company=company[0])
         return limits
 
     def first_attempt(self, sent_at: datetime, *, job_id, contact_id) -> cad.Step:

@@ -303,15 +303,18 @@ def push_after_touch(
     *,
     keep_chain: uuid.UUID | None,
     now: datetime,
-) -> None:
-    """Minimum gap: after reaching a person, their other pending follow-ups move back."""
+) -> int:
+    """Minimum gap: after reaching a person, their other pending follow-ups move back.
+    Returns how many moved."""
     user = planner.user
-    for fid, due_at, why in planner.pushed_by_touch(contact_id, touch_at, keep_chain=keep_chain):
+    moves = planner.pushed_by_touch(contact_id, touch_at, keep_chain=keep_chain)
+    for fid, due_at, why in moves:
         session.execute(
             _open_update(user, fid).values(**_moved(due_at, why, user), updated_at=now),
             execution_options={"synchronize_session": False},
         )
         _drop_reminder(session, user.id, fid, now)
+    return len(moves)
 
 
 def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:

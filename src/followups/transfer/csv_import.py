@@ -10,9 +10,13 @@ case-insensitively; a contact its email, or its name when the row has no email; 
 outreach its (job, contact, sent at). Re-importing a file creates nothing new, and
 existing records are left as they are.
 
-Outreach with no reply gets attempt 1 by the same rules as `create_outreach`: the
-cadence's `first_attempt`, none after a reply or towards a closed or archived job or
-an archived contact.
+Outreach with no reply gets attempt 1 by the same rules as `create_outreach`, as if
+the rows had been recorded one by one in the order they were sent: the user's cadence
+(adaptive delays, weekends, holidays), none after a reply or towards a closed or archived
+job or an archived contact, and the user's job-search rules: the stage-aware stop, one
+reply settling the job (also the job's open follow-ups already there, for outreach sent
+before the reply), the minimum gap after the last touch with the person (pending
+follow-ups already there move back, as a new touch moves them) and the company spread.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
+from followups.followups import queries
+from followups.followups.planner import Planner
+from followups.followups.service import cancel_open, push_after_touch
+from followups.jobs.service import STAGE_STOPS
 from followups.models import (
     CLOSED_STAGES,
     REPLIES,
@@ -255,6 +263,13 @@ class Plan:
     contacts: list[dict] = field(default_factory=list)
     outreach: list[dict] = field(default_factory=list)
     followups: list[dict] = field(default_factory=list)
+    # What the rows do to records already there (`settle_existing`): the latest reply per
+    # job that settles it (one reply settles the job), the latest touch per person (the
+    # minimum gap).
+    settles: dict[uuid.UUID, tuple[datetime, Outcome]] = field(default_factory=dict)
+    touches: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    followups_cancelled: int = 0
+    followups_moved: int = 0
     jobs_existing: int = 0
     contacts_existing: int = 0
     outreach_existing: int = 0
@@ -268,8 +283,21 @@ class Plan:
 @dataclass(slots=True)
 class _Known:
     id: uuid.UUID
-    open: bool  # may still get follow-ups: not archived, not a closed job
+    open: bool  # may still get follow-ups: not archived, not a closed (or stopped) job
     new: bool
+    name: str = ""  # a contact's
+    company: str | None = None  # a job's; an existing contact's
+
+
+@dataclass(slots=True)
+class _Wanted:
+    """A row's outreach that gets attempt 1 unless a later reply settles its job."""
+
+    sent_at: datetime
+    job: _Known | None
+    contact: _Known | None
+    key: tuple
+    outreach_id: uuid.UUID
 
 
 def _fold(value: str) -> str:
@@ -278,7 +306,9 @@ def _fold(value: str) -> str:
 
 def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime) -> Plan:
     """What the rows add to what the user has: new records as dicts ready to insert."""
-    tz, cadence = user.zone, user.cadence
+    planner = Planner(session, user)
+    tz, rules = user.zone, planner.rules
+    stops = CLOSED_STAGES | STAGE_STOPS if rules.stage_aware else CLOSED_STAGES
     plan = Plan()
     jobs: dict[tuple[str, str], _Known] = {}
     for jid, company, role, stage, archived_at in session.execute(
@@ -288,16 +318,16 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
     ):
         jobs.setdefault(
             (_fold(company), _fold(role)),
-            _Known(jid, archived_at is None and Stage(stage) not in CLOSED_STAGES, False),
+            _Known(jid, archived_at is None and Stage(stage) not in stops, False, company=company),
         )
     by_email: dict[str, _Known] = {}
     by_name: dict[str, _Known] = {}
-    for cid, name, email, archived_at in session.execute(
-        select(Contact.id, Contact.name, Contact.email, Contact.archived_at)
+    for cid, name, email, company, archived_at in session.execute(
+        select(Contact.id, Contact.name, Contact.email, Contact.company, Contact.archived_at)
         .where(Contact.user_id == user.id)
         .order_by(Contact.created_at, Contact.id)
     ):
-        known = _Known(cid, archived_at is None, False)
+        known = _Known(cid, archived_at is None, False, name=name, company=company)
         if email:
             by_email.setdefault(_fold(email), known)
         by_name.setdefault(_fold(name), known)
@@ -314,6 +344,8 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
     seen_contacts: set[uuid.UUID] = set()
     new_contacts: dict[uuid.UUID, dict] = {}
     explicit_company: set[uuid.UUID] = set()
+    wanted: list[_Wanted] = []
+    replies: dict[uuid.UUID, tuple[datetime, Outcome]] = {}  # the latest per job
     base = {"user_id": user.id, "created_at": now, "updated_at": now}
 
     for row in rows:
@@ -323,7 +355,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
             job = jobs.get(key)
             if job is None:
                 stage = row.stage or Stage.APPLIED
-                job = jobs[key] = _Known(uuid.uuid4(), stage not in CLOSED_STAGES, True)
+                job = jobs[key] = _Known(uuid.uuid4(), stage not in stops, True, company=row.company)
                 plan.jobs.append(
                     {
                         **base,
@@ -344,7 +376,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
                 by_email.get(_fold(row.email)) if row.email else by_name.get(_fold(row.contact))
             )
             if contact is None:
-                contact = _Known(uuid.uuid4(), True, True)
+                contact = _Known(uuid.uuid4(), True, True, name=row.contact)
                 if row.email:
                     by_email[_fold(row.email)] = contact
                 by_name.setdefault(_fold(row.contact), contact)
@@ -391,7 +423,15 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
                 "deleted_at": None,
             }
         )
-        if row.outcome in REPLIES or (job and not job.open) or (contact and not contact.open):
+        if contact is not None:
+            plan.touches[contact.id] = max(row.sent_at, plan.touches.get(contact.id, row.sent_at))
+        if row.outcome in REPLIES:
+            if job is not None:
+                _latest(replies, job.id, row.sent_at, row.outcome)
+                if not job.new:
+                    _latest(plan.settles, job.id, row.sent_at, row.outcome)
+            continue
+        if (job and not job.open) or (contact and not contact.open):
             continue
         if row.outcome == Outcome.LATER:
             # Not now: one follow-up on the day they named (none when the sheet has no day).
@@ -399,9 +439,130 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
                 step = cad.resume_step(row.resume_on, row.resume_on.isoformat(), tz)
                 plan.followups.append(_first_followup(base, step, tz, key3, oid, set_by_user=True))
             continue
-        step = cad.first_attempt(row.sent_at, tz, cadence)
-        plan.followups.append(_first_followup(base, step, tz, key3, oid))
+        wanted.append(_Wanted(row.sent_at, job, contact, key3, oid))
+    _place(session, planner, plan, wanted, replies, new_contacts, base)
     return plan
+
+
+def _latest(
+    replies: dict[uuid.UUID, tuple[datetime, Outcome]], job_id: uuid.UUID, at: datetime, outcome: Outcome
+) -> None:
+    if job_id not in replies or replies[job_id][0] < at:
+        replies[job_id] = (at, outcome)
+
+
+def _company_key(name: str | None) -> str:
+    return name.strip().lower() if name else ""
+
+
+def _company_of(w: _Wanted, new_contacts: dict[uuid.UUID, dict]) -> str | None:
+    """The company a follow-up is for: its job's, else its contact's (as the planner's)."""
+    if w.job is not None:
+        name = w.job.company
+    elif w.contact is not None:
+        name = new_contacts[w.contact.id]["company"] if w.contact.new else w.contact.company
+    else:
+        name = None
+    return name.strip() if name and name.strip() else None
+
+
+def _place(
+    session: Session,
+    planner: Planner,
+    plan: Plan,
+    wanted: list[_Wanted],
+    replies: dict[uuid.UUID, tuple[datetime, Outcome]],
+    new_contacts: dict[uuid.UUID, dict],
+    base: dict,
+) -> None:
+    """Attempt 1 for each wanted row, in the order they were sent, under the user's rules.
+    What a rule needs from the database is read once for the whole file, and only when
+    the rule is on."""
+    user, rules, tz = planner.user, planner.rules, planner.tz
+    cadence = planner.cadence
+    replied = {jid: at for jid, (at, _) in replies.items()}
+    if rules.thread_by_job:
+        for jid, at in session.execute(
+            select(Outreach.job_id, func.max(Outreach.sent_at))
+            .where(
+                Outreach.user_id == user.id,
+                Outreach.deleted_at.is_(None),
+                Outreach.job_id.is_not(None),
+                Outreach.outcome.in_([o.value for o in REPLIES]),
+            )
+            .group_by(Outreach.job_id)
+        ):
+            replied[jid] = max(at, replied.get(jid, at))
+    last: dict[uuid.UUID, datetime] = {}
+    if rules.min_gap_days:
+        for model in (Outreach, FollowUp):
+            when = model.sent_at
+            stmt = select(model.contact_id, func.max(when)).where(
+                model.user_id == user.id, model.contact_id.is_not(None), when.is_not(None)
+            )
+            if model is Outreach:
+                stmt = stmt.where(Outreach.deleted_at.is_(None))
+            for cid, at in session.execute(stmt.group_by(model.contact_id)):
+                if cid not in last or at > last[cid]:
+                    last[cid] = at
+        for cid, at in plan.touches.items():
+            if cid not in last or at > last[cid]:
+                last[cid] = at
+    busy: dict[str, set[date]] = {}
+    if rules.spread_by_company:
+        stmt = queries.with_job_and_contact(select(FollowUp.due_at, Job.company, Contact.company))
+        for due_at, job_company, contact_company in session.execute(
+            stmt.where(FollowUp.user_id == user.id, queries.is_open())
+        ):
+            key = _company_key(job_company if job_company is not None else contact_company)
+            if key:
+                busy.setdefault(key, set()).add(clock.local_date(due_at, tz))
+
+    for w in sorted(wanted, key=lambda w: w.sent_at):
+        reply_at = replied.get(w.job.id) if rules.thread_by_job and w.job is not None else None
+        if reply_at is not None and reply_at >= w.sent_at:
+            continue  # a reply sent after it settled the job
+        gap = company = None
+        if w.contact is not None:
+            gap = (w.contact.name, last.get(w.contact.id))
+        name = _company_of(w, new_contacts) if rules.spread_by_company else None
+        if name:
+            company = (name, frozenset(busy.get(_company_key(name), ())))
+        step = cad.first_attempt(w.sent_at, tz, cadence, planner.limits_from(gap, company))
+        plan.followups.append(_first_followup(base, step, tz, w.key, w.outreach_id))
+        if name:
+            busy.setdefault(_company_key(name), set()).add(clock.local_date(step.due_at, tz))
+
+
+def settle_existing(session: Session, user: User, plan: Plan, *, now: datetime) -> None:
+    """What the imported outreach does to the user's records already there, as recording
+    it would: with one reply settling the job, a reply cancels the job's open follow-ups
+    of outreach sent up to it (appointments stay); with the minimum gap, a person's
+    pending follow-ups that fall too soon after an imported touch move back. Counted in
+    the plan. Run after `write_plan` (or alone, for a dry run that is rolled back)."""
+    rules = user.rule_set
+    if rules.thread_by_job:
+        for jid, (at, outcome) in plan.settles.items():
+            before = select(Outreach.id).where(
+                Outreach.user_id == user.id, Outreach.job_id == jid, Outreach.sent_at <= at
+            )
+            plan.followups_cancelled += cancel_open(
+                session,
+                user.id,
+                and_(
+                    FollowUp.job_id == jid,
+                    FollowUp.type != FollowupType.APPOINTMENT.value,
+                    FollowUp.outreach_id.in_(before),
+                ),
+                reason=f"Reply received ({outcome.value}), imported: one reply settles the job",
+                now=now,
+            )
+    if rules.min_gap_days and plan.touches:
+        planner = Planner(session, user)
+        new = {c["id"] for c in plan.contacts}
+        for cid, at in plan.touches.items():
+            if cid not in new:
+                plan.followups_moved += push_after_touch(session, planner, cid, at, keep_chain=None, now=now)
 
 
 def _first_followup(
