@@ -456,7 +456,9 @@ def test_transfer_import_follows_the_users_rules_as_recording_would(cli, tmp_pat
 
     assert _open_followups(cli, a) == _open_followups(cli, b)
     opened = _open_followups(cli, a)
-    assert [(c, r) for _, c, r, _ in opened] == [("Acme", "Data engineer"), ("Acme", "Backend engineer"), ("Delta", "PM")]  # fmt: skip
+    assert [(c, r) for _, c, r, _ in opened] == [
+        ("Acme", "Data engineer"), ("Acme", "Backend engineer"), ("Delta", "PM"),
+    ]  # fmt: skip
     assert opened[1][0] > opened[0][0]  # the company spread moved Grace's past Bob's
     whys = {f["job"]["role"]: f["why"] for f in cli.json("due", "overdue", "--user", a)}
     assert "Acme already has a follow-up on" in whys["Data engineer"]

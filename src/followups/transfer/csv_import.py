@@ -22,6 +22,7 @@ follow-ups already there move back, as a new touch moves them) and the company s
 from __future__ import annotations
 
 import csv
+import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -495,19 +496,18 @@ def _place(
             replied[jid] = max(at, replied.get(jid, at))
     last: dict[uuid.UUID, datetime] = {}
     if rules.min_gap_days:
-        for model in (Outreach, FollowUp):
-            when = model.sent_at
-            stmt = select(model.contact_id, func.max(when)).where(
-                model.user_id == user.id, model.contact_id.is_not(None), when.is_not(None)
+        # A touch is an outreach or a sent follow-up, as the planner's `_last_touch`.
+        touches = [plan.touches.items()]
+        for model, alive in ((Outreach, Outreach.deleted_at.is_(None)), (FollowUp, FollowUp.sent_at.is_not(None))):
+            touches.append(
+                session.execute(
+                    select(model.contact_id, func.max(model.sent_at))
+                    .where(model.user_id == user.id, model.contact_id.is_not(None), alive)
+                    .group_by(model.contact_id)
+                )
             )
-            if model is Outreach:
-                stmt = stmt.where(Outreach.deleted_at.is_(None))
-            for cid, at in session.execute(stmt.group_by(model.contact_id)):
-                if cid not in last or at > last[cid]:
-                    last[cid] = at
-        for cid, at in plan.touches.items():
-            if cid not in last or at > last[cid]:
-                last[cid] = at
+        for cid, at in itertools.chain(*touches):
+            last[cid] = max(at, last.get(cid, at))
     busy: dict[str, set[date]] = {}
     if rules.spread_by_company:
         stmt = queries.with_job_and_contact(select(FollowUp.due_at, Job.company, Contact.company))
@@ -541,8 +541,9 @@ def settle_existing(session: Session, user: User, plan: Plan, *, now: datetime) 
     pending follow-ups that fall too soon after an imported touch move back. Counted in
     the plan. Run after `write_plan` (or alone, for a dry run that is rolled back)."""
     rules = user.rule_set
-    if rules.thread_by_job:
-        for jid, (at, outcome) in plan.settles.items():
+    if rules.thread_by_job and plan.settles:
+        for jid in _with_open(session, user, FollowUp.job_id, plan.settles):
+            at, outcome = plan.settles[jid]
             before = select(Outreach.id).where(
                 Outreach.user_id == user.id, Outreach.job_id == jid, Outreach.sent_at <= at
             )
@@ -560,9 +561,20 @@ def settle_existing(session: Session, user: User, plan: Plan, *, now: datetime) 
     if rules.min_gap_days and plan.touches:
         planner = Planner(session, user)
         new = {c["id"] for c in plan.contacts}
-        for cid, at in plan.touches.items():
-            if cid not in new:
-                plan.followups_moved += push_after_touch(session, planner, cid, at, keep_chain=None, now=now)
+        touched = {cid: at for cid, at in plan.touches.items() if cid not in new}
+        for cid in _with_open(session, user, FollowUp.contact_id, touched):
+            plan.followups_moved += push_after_touch(
+                session, planner, cid, touched[cid], keep_chain=None, now=now
+            )
+
+
+def _with_open(session: Session, user: User, column, ids: dict) -> list[uuid.UUID]:
+    """Of these jobs or contacts (the keys of `ids`), those with an open follow-up, read in
+    one query: a file that touches many records changes only the few that have one."""
+    found = session.scalars(
+        select(column).distinct().where(FollowUp.user_id == user.id, queries.is_open(), column.is_not(None))
+    )
+    return sorted((i for i in found if i in ids), key=str)
 
 
 def _first_followup(
