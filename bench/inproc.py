@@ -77,7 +77,7 @@ def main() -> None:
     meta = datagen.generate(args.url, followups=args.followups, send_pool=pool, senders=8)
     sends = list(meta.sends) if args.send else None
     os.environ["FOLLOWUPS_DATABASE_URL"] = meta.url
-    from followups.api.app import create_app
+    from followups.app import create_app
 
     app = create_app()
 

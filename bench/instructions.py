@@ -42,7 +42,7 @@ def child(meta_path: str, requests: int, offset: int, send: bool) -> None:
 
     meta = pickle.loads(Path(meta_path).read_bytes())
     os.environ["FOLLOWUPS_DATABASE_URL"] = meta.url
-    from followups.api.app import create_app
+    from followups.app import create_app
 
     app = create_app()
     # inproc._run warms with 50 more of its own each call.

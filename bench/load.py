@@ -77,7 +77,7 @@ def serve(db_url: str, port: int, workers: int) -> subprocess.Popen:
 
 def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db_url, "FOLLOWUPS_DB_POOL_TIMEOUT_S": "2"}
-    cmd = [sys.executable, "-m", "uvicorn", "followups.api.app:create_app", "--factory", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "uvicorn", "followups.app:create_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     return subprocess.Popen(cmd, env=env)
 

@@ -5,7 +5,7 @@
 
 Every server is a real process started here, by the launcher of `followups serve
 --workers N` (`followups.serving`: uvicorn, one SO_REUSEPORT socket per process):
-`followups.api.app:create_app --factory --workers 2 --loop uvloop --http httptools`, no
+`followups.app:create_app --factory --workers 2 --loop uvloop --http httptools`, no
 access log, and the raw ASGI app (`bench/raw_asgi.py`, psycopg 3 directly, the same SQL
 and the same JSON bytes) with the same settings. The load generator is wrk with one thread on loopback (`--smoke`
 uses a small Python loop instead). On a 2-core machine wrk, both uvicorn workers and
@@ -285,7 +285,7 @@ def server(kind: str, database_url: str, src: str | None = None):
     """uvicorn with 2 workers: the API (`app`) or the raw ASGI app (`raw`). `src`: run the
     API from another source tree (a copy of `src/` before a change) for a before/after."""
     port = free_port()
-    target = (["followups.api.app:create_app", "--factory"] if kind == "app"
+    target = (["followups.app:create_app", "--factory"] if kind == "app"
               else ["raw_asgi:app", "--app-dir", str(BENCH)])
     env = {**os.environ, "FOLLOWUPS_DATABASE_URL": database_url}
     if src:

@@ -55,7 +55,7 @@ BUCKETS = {
 }
 
 
-# Mark-sent: the statements the API sends (followups.users.service, followups.followups.service).
+# Mark-sent: the statements the API sends (followups.users.service, followups.chains.service).
 SIGN_IN_WRITER_SQL = """
 UPDATE app_user SET write_seq = app_user.write_seq + 1 FROM api_token
 WHERE api_token.user_id = app_user.id AND api_token.token_hash = %s AND api_token.revoked_at IS NULL

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from followups.api.app import create_app
+from followups.app import create_app
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
 from followups import clock
-from followups.followups.queries import BUCKETS, due_bucket
+from followups.chains.queries import BUCKETS, due_bucket
 from followups.models import FollowUp, User
 
 ZONES = ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata", "America/New_York",

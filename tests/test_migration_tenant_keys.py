@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from followups.api.app import create_app
+from followups.app import create_app
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import alembic_config, is_at_head, upgrade

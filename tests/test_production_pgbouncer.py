@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import serving
-from followups.api.app import create_app
+from followups.app import create_app
 from followups.config import Settings
 from followups.db import Database, make_engine
 from followups.migrate import upgrade

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from followups import replica as routing
-from followups.api.app import create_app
+from followups.app import create_app
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from followups.followups import service
+from followups.chains import service
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 

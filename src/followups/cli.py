@@ -32,7 +32,7 @@ def serve(
     import uvicorn  # the server is only needed by this command
 
     from followups import serving
-    from followups.api.app import create_app
+    from followups.app import create_app
     from followups.observability import configure_logging
 
     configure_logging()
@@ -55,7 +55,7 @@ def serve(
         finally:
             database.dispose()
     # One listening socket per process (SO_REUSEPORT), so connections spread evenly.
-    serving.run("followups.api.app:create_served_app", factory=True, workers=workers, **options)
+    serving.run("followups.app:create_served_app", factory=True, workers=workers, **options)
 
 
 @app.command()

@@ -169,7 +169,7 @@ class User(UserSettings, Base):
 class SignedIn(UserSettings):
     """The user of a hot request as its sign-in read it (followups.users.tokens:
     sign_in_reader for the follow-up list; for mark-sent, sign_in_writer, or on PostgreSQL
-    the send's own statement, followups.followups.service): the columns the
+    the send's own statement, followups.chains.service): the columns the
     services read, in a plain object. Making a mapped User cost each of those requests about
     a tenth of its CPU (bench/RESULTS.md). Read-only: a request that changes the user signs
     in with a User."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from followups.api import wire
 from followups.api.routes.followups import _ANSWER as ANSWER
 from followups.api.schemas import FollowupOut, JobOut
-from followups.followups import queries
+from followups.chains import queries
 from followups.models import FollowupType, Stage
 from helpers import as_the_model_writes
 

@@ -13,8 +13,8 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
+from followups.chains import service as followups
 from followups.contacts import service as contacts
-from followups.followups import service as followups
 from followups.jobs import service as jobs
 from followups.models import Channel, Contact, FollowUp, Job, Outcome, Outreach, Stage, User
 from followups.outreach import service as outreach

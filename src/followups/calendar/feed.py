@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Alarm, Calendar, Event, vDuration
 from sqlalchemy.orm import Session
 
-from followups.followups import queries
+from followups.chains import queries
 from followups.models import FollowUp, FollowupType, User
 
 PRODID = "-//followups//calendar feed//EN"

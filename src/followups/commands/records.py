@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import clock
+from followups.chains import queries
+from followups.chains import service as followups
 from followups.commands import present
 from followups.commands.common import (
     JsonOption,
@@ -28,8 +30,6 @@ from followups.commands.common import (
 from followups.commands.when import snooze_target
 from followups.contacts import service as contacts
 from followups.errors import Invalid
-from followups.followups import queries
-from followups.followups import service as followups
 from followups.jobs import service as jobs
 from followups.models import (
     REPLIES,

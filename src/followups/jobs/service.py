@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
-from followups.followups.service import cancel_open, new_chain
+from followups.chains.service import cancel_open, new_chain
 from followups.models import FollowUp, FollowupType, Job, Outreach, Stage, User
 from followups.owned import get_owned
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from followups import clock, replica
 from followups.cadence import day_label
-from followups.followups.queries import due_bucket
+from followups.chains.queries import due_bucket
 from followups.models import FollowUp, Notification, NotificationKind, User
 from followups.notifications.claim import insert_ignoring_duplicates
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from followups.chains.queries import is_open, with_job_and_contact
 from followups.config import Settings
-from followups.followups.queries import is_open, with_job_and_contact
 from followups.models import (
     REPLIES,
     Contact,

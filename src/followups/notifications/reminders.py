@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from followups.chains.queries import is_open, with_job_and_contact
 from followups.db import UTCDateTime
-from followups.followups.queries import is_open, with_job_and_contact
 from followups.models import Contact, FollowUp, Job, Notification, NotificationKind
 from followups.notifications.claim import claim
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from followups.followups.queries import Bucket, bucket_filter
+from followups.chains.queries import Bucket, bucket_filter
 from followups.models import Notification, User
 from followups.owned import get_owned
 

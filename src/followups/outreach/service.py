@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock, phrases
+from followups.chains.planner import Planner
+from followups.chains.service import cancel_open, new_chain, push_after_touch
 from followups.contacts.service import get_contact
 from followups.errors import Invalid, NotFound
-from followups.followups.planner import Planner
-from followups.followups.service import cancel_open, new_chain, push_after_touch
 from followups.jobs.service import STAGE_STOPS, get_job
 from followups.models import (
     ANSWERS,

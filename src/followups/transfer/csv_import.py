@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
-from followups.followups import queries
-from followups.followups.planner import Planner
-from followups.followups.service import cancel_open, push_after_touch
+from followups.chains import queries
+from followups.chains.planner import Planner
+from followups.chains.service import cancel_open, push_after_touch
 from followups.jobs.service import STAGE_STOPS
 from followups.models import (
     CLOSED_STAGES,

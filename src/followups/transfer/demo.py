@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followups import clock
+from followups.chains import queries
+from followups.chains.service import create_followup, mark_sent
 from followups.contacts.service import create_contact
-from followups.followups import queries
-from followups.followups.service import create_followup, mark_sent
 from followups.jobs.service import create_job, update_job
 from followups.models import (
     Channel,

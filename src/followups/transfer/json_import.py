@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean
 
+from followups.chains.service import rezone_open
 from followups.db import UTCDateTime
-from followups.followups.service import rezone_open
 from followups.models import (
     Channel,
     FollowupType,

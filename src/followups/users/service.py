@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from followups import clock, replica
 from followups.cadence import DEFAULT, Cadence
+from followups.chains.service import rezone_open
 from followups.errors import Conflict, Invalid, Unauthorized
-from followups.followups.service import rezone_open
 from followups.models import ApiToken, User
 from followups.users.tokens import NO_USER, TOKEN_OF, Presented, token_hash
 

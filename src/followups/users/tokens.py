@@ -1,7 +1,7 @@
 """Bearer tokens: what a request presents, and the sign-ins of the hottest requests.
 
 Apart from followups.users.service so that the follow-up services can sign a request in
-within their own statement (mark-sent on PostgreSQL: followups.followups.service) without
+within their own statement (mark-sent on PostgreSQL: followups.chains.service) without
 importing the account services, which import theirs.
 """
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followups import clock
-from followups.followups import queries
+from followups.chains import queries
 from followups.models import Contact, FollowUp, Job, Notification, NotificationKind, Outreach, User
 
 UPCOMING_DAYS = 14

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from followups.api import wire
 from followups.api.deps import BEARER, CurrentUser, Now, ReadingDep, SessionDep, WriteUnitDep
 from followups.api.schemas import ContactOut, FollowupIn, FollowupOut, FollowupUpdate, JobOut, SendIn, error_responses
+from followups.chains import queries
+from followups.chains import service as followups
 from followups.db import READ_FROM
-from followups.followups import queries
-from followups.followups import service as followups
 from followups.models import FollowUp
 
 router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
@@ -22,7 +22,7 @@ def _keys(columns) -> list[str]:
     return [column.key for column in columns]
 
 
-# The hottest answers: rows of the list's columns (followups.followups.queries) written as
+# The hottest answers: rows of the list's columns (followups.chains.queries) written as
 # FollowupOut would be, without validating them (followups.api.wire).
 _ANSWER = wire.Record(
     FollowupOut, _keys(queries.FOLLOWUP_COLUMNS),

@@ -10,7 +10,7 @@ from followups.api.schemas import (
     OutreachUpdate,
     error_responses,
 )
-from followups.followups import service as followups
+from followups.chains import service as followups
 from followups.models import Outreach
 from followups.outreach import service as outreach
 

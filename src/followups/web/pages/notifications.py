@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from followups import clock
-from followups.followups import service as followups
+from followups.chains import service as followups
 from followups.jobs import service as jobs
 from followups.models import FollowUp, FollowupType, Notification, NotificationKind, Stage
 from followups.notifications import service as notifications

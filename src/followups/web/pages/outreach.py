@@ -7,9 +7,9 @@ import datetime as dt
 from fastapi import APIRouter, Request
 
 from followups import clock
+from followups.chains import service as followups
 from followups.contacts import service as contacts
 from followups.errors import Invalid, NotFound
-from followups.followups import service as followups
 from followups.jobs import service as jobs
 from followups.models import REPLIES, Channel, Outcome, Stage
 from followups.outreach import service as outreach

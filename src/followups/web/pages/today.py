@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from followups import clock
+from followups.chains import service as followups
 from followups.errors import Conflict
-from followups.followups import service as followups
 from followups.models import FollowUp, FollowupType, User
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted

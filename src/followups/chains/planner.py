@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
-from followups.followups import queries
+from followups.chains import queries
 from followups.models import AnyUser, Contact, FollowUp, FollowupType, Job, Outreach
 from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS, adaptive_delay
 

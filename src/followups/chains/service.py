@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
+from followups.chains import queries
+from followups.chains.planner import Planner
 from followups.errors import Conflict, NotFound, Unauthorized
-from followups.followups import queries
-from followups.followups.planner import Planner
 from followups.models import (
     AnyUser,
     Contact,
