@@ -1,7 +1,8 @@
 """What the pages ask that the services do not: counts, timelines and look-ups.
 
-Built on the bucket statements of followups.queries, so a tab's count and its list
-can never disagree with the API's buckets. Every statement filters on the owner.
+Built on the bucket statements of followups.chains.queries (a tab's list is its
+`due_list`), so a tab's count and its list can never disagree with the API's buckets.
+Every statement filters on the owner.
 """
 
 from __future__ import annotations
@@ -47,10 +48,8 @@ def tab_counts(session: Session, user: User, now: datetime) -> TabCounts:
 def tab_items(
     session: Session, user: User, bucket: queries.Bucket, now: datetime, limit: int
 ) -> Sequence[FollowUp]:
-    stmt = queries.due_bucket(user.id, bucket, now, user.zone)
-    if bucket == "upcoming":
-        stmt = stmt.where(FollowUp.due_at < upcoming_horizon(now, user))
-    return session.scalars(stmt.limit(limit)).all()
+    until = upcoming_horizon(now, user) if bucket == "upcoming" else None
+    return session.scalars(queries.due_bucket(user.id, bucket, now, user.zone, limit, until=until)).all()
 
 
 def outreach_by_id(session: Session, user: User, ids: Iterable[uuid.UUID | None]) -> dict:
@@ -153,7 +152,7 @@ def history(
         n_where = Notification.contact_id == contact.id
         o_where = Outreach.contact_id == contact.id
     followups = session.scalars(
-        queries.embedded(queries.with_job_and_contact(select(FollowUp)))
+        queries.with_records()
         .where(FollowUp.user_id == user.id, fu_where)
         .order_by(FollowUp.created_at, FollowUp.attempt_no, FollowUp.id)
     ).all()
