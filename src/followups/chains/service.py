@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Row, and_, insert, select, update
@@ -208,10 +209,50 @@ def push_after_touch(
     return len(moves)
 
 
-def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
-    """`mark_sent_answer`, then the sent follow-up as an ORM object (pages, terminal)."""
-    sent = mark_sent_answer(session, user, followup_id, note=note, now=now)
-    return get_followup(session, user, sent.id)
+@dataclass(frozen=True)
+class Sent:
+    """A follow-up marked sent and what that made next: the chain's next attempt, or the
+    dormant check after its last attempt, or None (a thank-you note, an appointment)."""
+
+    followup: FollowUp
+    next: FollowUp | Notification | None
+
+    @property
+    def next_attempt(self) -> FollowUp | None:
+        return self.next if isinstance(self.next, FollowUp) else None
+
+    @property
+    def dormant_check(self) -> Notification | None:
+        return self.next if isinstance(self.next, Notification) else None
+
+
+def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> Sent:
+    """Mark sent (`mark_sent_answer`), with the sent follow-up and what it made next as
+    ORM objects: the use case of the pages, the terminal and the mailbox."""
+    answer = mark_sent_answer(session, user, followup_id, note=note, now=now)
+    sent = get_followup(session, user, answer.id)
+    return Sent(sent, made_next(session, user, sent))
+
+
+def made_next(session: Session, user: User, sent: FollowUp) -> FollowUp | Notification | None:
+    """What sending `sent` made: its chain's next attempt (with its job and contact), or
+    the chain's dormant check."""
+    following = session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.user_id == user.id,
+            FollowUp.chain_id == sent.chain_id,
+            FollowUp.attempt_no == sent.attempt_no + 1,
+        )
+    )
+    if following is not None:
+        return get_followup(session, user, following)
+    return session.scalar(
+        select(Notification).where(
+            Notification.user_id == user.id,
+            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.chain_id == sent.chain_id,
+        )
+    )
 
 
 # Built once: a statement made per call has its cache key computed on each execution.

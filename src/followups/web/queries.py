@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from followups import clock
 from followups.chains import queries
-from followups.models import Contact, FollowUp, Job, Notification, NotificationKind, Outreach, User
+from followups.models import Contact, FollowUp, Job, Notification, Outreach, User
 
 UPCOMING_DAYS = 14
 
@@ -62,27 +62,6 @@ def outreach_by_id(session: Session, user: User, ids: Iterable[uuid.UUID | None]
         )
     )
     return {r.id: r for r in rows}
-
-
-def next_in_chain(session: Session, user: User, sent: FollowUp) -> FollowUp | None:
-    return session.scalar(
-        select(FollowUp).where(
-            FollowUp.user_id == user.id,
-            FollowUp.chain_id == sent.chain_id,
-            FollowUp.attempt_no == sent.attempt_no + 1,
-        )
-    )
-
-
-def dormant_check(session: Session, user: User, chain_id: uuid.UUID) -> Notification | None:
-    """The dormant-candidate check that sending a chain's last attempt made."""
-    return session.scalar(
-        select(Notification).where(
-            Notification.user_id == user.id,
-            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
-            Notification.chain_id == chain_id,
-        )
-    )
 
 
 def unseen_filter(user: User, now: datetime):
