@@ -23,17 +23,6 @@ TABLES = {
     "followups/models.py",
 }
 
-# TEMPORARY: cycles that lie in files of other work in progress (issue 19: the commands,
-# the transfer package, the pages, jobs and contacts). Each entry is a pair of top-level
-# parts that import each other today; remove it when that cycle is broken. The test
-# fails when a listed cycle is gone too, so that the list only shrinks.
-KNOWN_CYCLES_TO_BREAK: set[frozenset[str]] = set()
-
-# TEMPORARY: files over MAX_LINES in others' work in progress (issue 19); same rule.
-KNOWN_LONG_FILES_TO_SPLIT: set[str] = {
-    "followups/commands/records.py",  # the CLI's record verbs (issue 19, item 1)
-    "followups/transfer/csv_import.py",  # the import's copy of the rules (issue 19, item 1)
-}
 
 
 def _part(module: str) -> str | None:
@@ -164,12 +153,9 @@ def test_the_graph_sees_function_level_and_relative_imports():
 def test_no_package_imports_a_package_that_imports_it():
     graph = import_graph()
     found = cycle_pairs(graph)
-    unexpected = found - KNOWN_CYCLES_TO_BREAK
-    assert not unexpected, "package cycles: " + "; ".join(
-        " <-> ".join(sorted(pair)) for pair in sorted(unexpected, key=sorted)
+    assert not found, "package cycles: " + "; ".join(
+        " <-> ".join(sorted(pair)) for pair in sorted(found, key=sorted)
     ) + f"\n(components: {cycles(graph)})"
-    gone = KNOWN_CYCLES_TO_BREAK - found
-    assert not gone, f"broken cycles still listed in KNOWN_CYCLES_TO_BREAK: {sorted(map(sorted, gone))}"
 
 
 def test_no_file_in_src_is_over_400_lines_unless_a_table_of_data():
@@ -178,8 +164,5 @@ def test_no_file_in_src_is_over_400_lines_unless_a_table_of_data():
         for path in sorted(SRC.rglob("*.py"))
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
-    unexpected = {name: count for name, count in long.items()
-                  if name not in TABLES and name not in KNOWN_LONG_FILES_TO_SPLIT}
+    unexpected = {name: count for name, count in long.items() if name not in TABLES}
     assert not unexpected, f"files over {MAX_LINES} lines: {unexpected}"
-    gone = KNOWN_LONG_FILES_TO_SPLIT - set(long)
-    assert not gone, f"files now short enough, still listed in KNOWN_LONG_FILES_TO_SPLIT: {sorted(gone)}"
