@@ -148,23 +148,15 @@ def history(
     return outreach, followups, notifications
 
 
-def next_due_by_job(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
-    """For the jobs list: each job's earliest open follow-up and how many are open."""
+def next_due_by(session: Session, user: User, key) -> dict[uuid.UUID, tuple[datetime, int]]:
+    """For the jobs or contacts list (`key` is FollowUp.job_id or FollowUp.contact_id): each
+    record's earliest open follow-up and how many are open."""
     rows = session.execute(
-        select(FollowUp.job_id, func.min(FollowUp.due_at), func.count())
-        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.job_id.is_not(None))
-        .group_by(FollowUp.job_id)
+        select(key, func.min(FollowUp.due_at), func.count())
+        .where(FollowUp.user_id == user.id, queries.is_open(), key.is_not(None))
+        .group_by(key)
     )
-    return {job_id: (due, count) for job_id, due, count in rows}
-
-
-def next_due_by_contact(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
-    rows = session.execute(
-        select(FollowUp.contact_id, func.min(FollowUp.due_at), func.count())
-        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.contact_id.is_not(None))
-        .group_by(FollowUp.contact_id)
-    )
-    return {contact_id: (due, count) for contact_id, due, count in rows}
+    return {record_id: (due, count) for record_id, due, count in rows}
 
 
 def any_user(session: Session) -> bool:

@@ -15,7 +15,7 @@ from followups.models import REPLIES, Channel, Outcome
 from followups.outreach import service as outreach
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
-from followups.web.pages.records import resume_errors, service_errors
+from followups.web.pages.answers import resume_errors, service_errors
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
