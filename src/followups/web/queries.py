@@ -159,9 +159,5 @@ def next_due_by(session: Session, user: User, key) -> dict[uuid.UUID, tuple[date
     return {record_id: (due, count) for record_id, due, count in rows}
 
 
-def any_user(session: Session) -> bool:
-    return session.scalar(select(User.id).limit(1)) is not None
-
-
 def local_today(now: datetime, user: User) -> date:
     return clock.local_date(now, user.zone)
