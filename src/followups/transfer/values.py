@@ -1,6 +1,6 @@
 """Checking one cell: text limits and characters, emails, dates. Pure functions.
 
-The limits are the API's (see api/schemas.py): names 200, URLs 2000, emails 320,
+The limits are the API's (see api/schemas/fields.py): names 200, URLs 2000, emails 320,
 notes 2000 characters; no control characters (notes may hold tabs and newlines).
 """
 
