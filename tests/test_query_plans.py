@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from followups.chains import service
+from followups.chains import queries
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 
@@ -37,6 +37,6 @@ def _generic_plan(db, statement, params: dict) -> str:
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_dropping_a_reminder_probes_the_pending_reminders_by_follow_up(db):
     """What a send (of a reminded follow-up), a move and a cancel do."""
-    plan = _generic_plan(db, service._drop_reminder_statement(), {"fid": uuid.uuid4(), "uid": uuid.uuid4(), "now": NOW})
+    plan = _generic_plan(db, queries.drop_reminder(), {"fid": uuid.uuid4(), "uid": uuid.uuid4(), "now": NOW})
     assert "Index Scan using ix_notification_pending_reminder on notification" in plan, plan
     assert "Index Cond: ((user_id = $" in plan and "AND (followup_id = $" in plan, plan
