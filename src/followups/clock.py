@@ -64,6 +64,11 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+def shift_day_start(day: date, days: int, tz: ZoneInfo) -> datetime:
+    """The start, in UTC, of the local day `days` after `day` (before it when negative)."""
+    return to_utc(datetime.combine(day + timedelta(days=days), time()), tz)
+
+
 def today_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return day_bounds(local_date(now, tz), tz)
 

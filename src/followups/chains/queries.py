@@ -5,37 +5,35 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Integer, Select, String, Uuid, and_, bindparam, func, select, type_coerce
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.types import TypeDecorator
 
-from followups import clock
+from followups.chains import buckets
 from followups.models import Contact, FollowUp, Job
-
-Bucket = Literal["today", "overdue", "upcoming"]
-BUCKETS: tuple[Bucket, ...] = ("overdue", "today", "upcoming")
 
 
 def is_open() -> ColumnElement[bool]:
     return and_(FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None))
 
 
-def bucket_filter(column, bucket: Bucket, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
-    """`today` is the owner's local day [start, end); overdue before it, upcoming after."""
-    start, end = clock.today_bounds(now, tz)
-    return in_bucket(column, bucket, start, end)
+def bucket_filter(column, bucket: str, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
+    """The bucket's local days in the owner's zone (followups.chains.buckets)."""
+    return in_bucket(column, bucket, *buckets.bounds(bucket, now, tz))
 
 
-def in_bucket(column, bucket: Bucket, start, end) -> ColumnElement[bool]:
-    """The bucket between the local day's bounds: instants, or bind parameters."""
-    if bucket == "overdue":
-        return column < start
-    if bucket == "upcoming":
-        return column >= end
-    return and_(column >= start, column < end)
+def in_bucket(column, bucket: str, lower, upper) -> ColumnElement[bool]:
+    """column in [lower, upper), where the bucket has those bounds: instants, or bind
+    parameters (an unbounded side is left out, whatever is given for it)."""
+    b = buckets.BY_NAME[bucket]
+    where = []
+    if b.first_day is not None:
+        where.append(column >= lower)
+    if b.end_day is not None:
+        where.append(column < upper)
+    return and_(*where)
 
 
 def with_job_and_contact(stmt: Select) -> Select:
@@ -70,7 +68,7 @@ def visible_open(user_id: uuid.UUID) -> Select:
 
 
 def due_bucket(
-    user_id: uuid.UUID, bucket: Bucket, now: datetime, tz: ZoneInfo, limit: int | None = None
+    user_id: uuid.UUID, bucket: str, now: datetime, tz: ZoneInfo, limit: int | None = None
 ) -> Select:
     stmt = (
         visible_open(user_id)
@@ -120,14 +118,14 @@ def _id_as_text(column):
 
 
 @cache
-def due_bucket_rows(bucket: Bucket) -> Select:
+def due_bucket_rows(bucket: str) -> Select:
     """`due_bucket` as plain columns, for the list endpoint: built once per bucket with bind
-    parameters (user_id, start, end: the local day's bounds, limit), so a request neither
+    parameters (user_id, lower, upper: the bucket's bounds, limit), so a request neither
     builds a statement nor makes ORM objects. Same filter, same order."""
     columns = (*FOLLOWUP_COLUMNS, *JOB_COLUMNS, *CONTACT_COLUMNS)
     return (
         _visible_open(select(*map(_id_as_text, columns)), bindparam("user_id"))
-        .where(in_bucket(FollowUp.due_at, bucket, bindparam("start"), bindparam("end")))
+        .where(in_bucket(FollowUp.due_at, bucket, bindparam("lower"), bindparam("upper")))
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(bindparam("limit", type_=Integer))
     )
@@ -150,6 +148,6 @@ def one_followup_row() -> Select:
 def bucket_counts(user_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> Select:
     """One row: the number of visible open follow-ups in each bucket."""
     counts = select(
-        *(func.count().filter(bucket_filter(FollowUp.due_at, b, now, tz)).label(b) for b in BUCKETS)
+        *(func.count().filter(bucket_filter(FollowUp.due_at, b, now, tz)).label(b) for b in buckets.NAMES)
     ).select_from(FollowUp)
     return _visible_open(counts, user_id)

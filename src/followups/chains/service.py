@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
-from followups.chains import queries
+from followups.chains import buckets, queries
 from followups.chains.planner import Planner
 from followups.errors import Conflict, NotFound, Unauthorized
 from followups.models import (
@@ -38,23 +38,23 @@ CANCELLED_BY_USER = "Cancelled by user"
 
 
 def list_due(
-    session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
+    session: Session, user: User, bucket: str, *, now: datetime, limit: int
 ) -> Sequence[FollowUp]:
     stmt = queries.due_bucket(user.id, bucket, now, user.zone, limit)
     return session.scalars(stmt).all()
 
 
 def list_due_rows(
-    session: Session, user: AnyUser, bucket: queries.Bucket, *, now: datetime, limit: int
+    session: Session, user: AnyUser, bucket: str, *, now: datetime, limit: int
 ) -> Sequence[Row]:
     """`list_due` as rows of the list's columns (queries.due_bucket_rows: the follow-up's,
     its job's, its contact's), for the API: the same follow-ups in the same order, without
     an ORM object per row."""
-    start, end = clock.today_bounds(now, user.zone)
+    lower, upper = buckets.bounds(bucket, now, user.zone)
     # On the session's connection (its transaction), as Core rows: no ORM loading step.
     return session.connection().execute(
         queries.due_bucket_rows(bucket),
-        {"user_id": user.id, "start": start, "end": end, "limit": limit},
+        {"user_id": user.id, "lower": lower, "upper": upper, "limit": limit},
     ).all()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import clock
-from followups.chains import queries
+from followups.chains import buckets, queries
 from followups.chains import service as followups
 from followups.commands import present
 from followups.commands.common import (
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
 
 @handled
 def due(
-    bucket: Annotated[str, typer.Argument(help="today, overdue or upcoming.")] = "today",
+    bucket: Annotated[str, typer.Argument(help=f"{buckets.OFFERED_TEXT}.")] = buckets.DEFAULT,
     why: Annotated[bool, typer.Option("--why", help="Show how each due date came about.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 200,
     user: UserOption = None,
@@ -73,8 +73,9 @@ def due(
 ) -> None:
     """Follow-ups due today, overdue or upcoming, in your time zone."""
     name = bucket.strip().lower()
-    if name not in queries.BUCKETS:
-        fail(f"unknown bucket {bucket!r}: use today, overdue or upcoming")
+    name = next((n for n in buckets.NAMES if n.lower() == name), name)
+    if name not in buckets.BY_NAME:
+        fail(f"unknown bucket {bucket!r}: use {buckets.OFFERED_TEXT}")
     now = datetime.now(UTC)
     with database() as db, db.transaction(write=False) as session:
         me = pick_user(session, user)
@@ -88,7 +89,7 @@ def due(
         out().print(f"Nothing {name}." if name != "today" else "Nothing due today.")
     else:
         today = present.day_label(clock.local_date(now, tz))
-        table = Table(title=f"{name.capitalize()} · {today} · {me.timezone}", title_justify="left")
+        table = Table(title=f"{buckets.BY_NAME[name].label} · {today} · {me.timezone}", title_justify="left")
         table.add_column("id", style="dim", no_wrap=True)
         table.add_column("due", no_wrap=True)
         table.add_column("when", style="dim", no_wrap=True)
@@ -114,7 +115,7 @@ def due(
         if counts[name] > len(rows):
             out().print(f"[dim]showing {len(rows)} of {counts[name]} (--limit)[/]")
     out().print(
-        "[dim]" + " · ".join(f"{counts[b]} {b}" for b in ("overdue", "today", "upcoming")) + "[/]"
+        "[dim]" + " · ".join(f"{counts[b]} {b}" for b in buckets.PARTITION) + "[/]"
     )
 
 

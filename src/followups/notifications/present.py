@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from followups.chains import buckets
 from followups.chains.queries import is_open, with_job_and_contact
 from followups.config import Settings
 from followups.models import (
@@ -117,7 +118,7 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
             r.kind == NotificationKind.DIGEST.value
             and settings.smtp_enabled
             and user.digest_email
-            and any(r.payload.get(b) for b in ("overdue", "today", "upcoming"))
+            and any(r.payload.get(b) for b in buckets.PARTITION)
         ):
             channels.append(DeliveryChannel.EMAIL)
         deliveries += [
