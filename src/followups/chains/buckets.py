@@ -55,7 +55,9 @@ DEFAULT = "today"
 
 # The order the API publishes and the CLI lists them: the default first, then in display
 # order (the seed's today, overdue, upcoming; then additions).
-OFFERED: tuple[str, ...] = (DEFAULT, *(n for n in NAMES if n != DEFAULT))
+OFFERED: tuple[str, ...] = (
+    DEFAULT, *(n for n in PARTITION if n != DEFAULT), *(n for n in NAMES if n not in PARTITION)
+)
 OFFERED_TEXT = f"{', '.join(OFFERED[:-1])} or {OFFERED[-1]}"
 # The types FastAPI validates and publishes.
 Name = Literal[OFFERED]  # type: ignore[valid-type]

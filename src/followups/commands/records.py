@@ -86,7 +86,8 @@ def due(
         counts = session.execute(queries.bucket_counts(me.id, now, me.zone)).one()._asdict()
     tz = me.zone
     if not rows:
-        out().print(f"Nothing {name}." if name != "today" else "Nothing due today.")
+        empty = f"Nothing {name}." if name in ("overdue", "upcoming") else buckets.BY_NAME[name].empty
+        out().print(empty)
     else:
         today = present.day_label(clock.local_date(now, tz))
         table = Table(title=f"{buckets.BY_NAME[name].label} · {today} · {me.timezone}", title_justify="left")
