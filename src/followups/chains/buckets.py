@@ -45,6 +45,8 @@ BUCKETS: tuple[Bucket, ...] = (
         "upcoming", "Upcoming", 1, None, f"Nothing in the next {PAGE_HORIZON_DAYS} days.",
         by_day=True, page_horizon_days=PAGE_HORIZON_DAYS,
     ),
+    # A view over today and upcoming: what to prepare for, today and the next six days.
+    Bucket("thisWeek", "This week", 0, 7, "Nothing due in the next 7 days.", by_day=True),
 )
 BY_NAME = {b.name: b for b in BUCKETS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
