@@ -271,7 +271,7 @@ def update_followup(
         values["note"] = changes["note"]
     if "due_at" in changes:
         due_at = changes["due_at"]
-        why = f"Rescheduled by you to {cad.day_label(due_at, user.zone)}"
+        why = f"Rescheduled by you to {clock.instant_day_label(due_at, user.zone)}"
         values.update(_moved(due_at, why, user), due_set_by_user=True)
     result = session.execute(
         _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}

@@ -17,15 +17,9 @@ def short_id(value) -> str:
     return value.hex[:SHORT_ID]
 
 
-def local_label(instant: datetime | None, tz: ZoneInfo) -> str:
-    if instant is None:
-        return ""
-    local = clock.to_local(instant, tz)
-    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+def local_label(instant: datetime | None, tz: ZoneInfo, today: date | None = None) -> str:
+    return clock.instant_label(instant, tz, today) if instant is not None else ""
 
-
-def day_label(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b} {day.year}"
 
 
 def relative(instant: datetime, now: datetime, tz: ZoneInfo) -> str:

@@ -89,7 +89,7 @@ def due(
         empty = f"Nothing {name}." if name in ("overdue", "upcoming") else buckets.BY_NAME[name].empty
         out().print(empty)
     else:
-        today = present.day_label(clock.local_date(now, tz))
+        today = clock.full_day_label(clock.local_date(now, tz))
         table = Table(title=f"{buckets.BY_NAME[name].label} · {today} · {me.timezone}", title_justify="left")
         table.add_column("id", style="dim", no_wrap=True)
         table.add_column("due", no_wrap=True)
@@ -455,7 +455,7 @@ def snooze(
         typer.Option(
             "--to",
             metavar="WHEN",
-            help="tomorrow, monday (any weekday), YYYY-MM-DD (09:00 local) or an ISO instant.",
+            help=f"tomorrow, monday (any weekday), YYYY-MM-DD ({clock.DAY_TIME_TEXT} local) or an ISO instant.",
         ),
     ],
     user: UserOption = None,

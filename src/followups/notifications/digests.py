@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import clock, replica
-from followups.cadence import day_label
 from followups.chains import buckets
 from followups.chains.queries import due_bucket
 from followups.models import FollowUp, Notification, NotificationKind, User
@@ -21,7 +20,7 @@ def _item(fu: FollowUp, user: User, today) -> dict:
     return {
         "id": str(fu.id),
         "dueAt": fu.due_at.isoformat().replace("+00:00", "Z"),
-        "dueLabel": f"{day_label(fu.due_at, user.zone)} {local:%H:%M}",
+        "dueLabel": clock.instant_label(fu.due_at, user.zone, today),
         "company": fu.job.company if fu.job else None,
         "role": fu.job.role if fu.job else None,
         "contact": fu.contact.name if fu.contact else None,
@@ -44,7 +43,7 @@ def digest_payload(session: Session, user: User, *, now: datetime) -> dict:
         sections[bucket] = [_item(fu, user, today) for fu in session.scalars(stmt)]
     return {
         "date": today.isoformat(),
-        "dateLabel": f"{today:%a} {today.day} {today:%b}",
+        "dateLabel": clock.day_label(today),
         "timezone": user.timezone,
         **sections,
     }

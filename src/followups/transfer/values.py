@@ -17,7 +17,6 @@ from followups import clock
 NAME_MAX, URL_MAX, EMAIL_MAX, NOTE_MAX = 200, 2000, 320, 2000
 MIN_YEAR, MAX_YEAR = 1970, 2999
 # A date without a time means this local time of day (as snoozing does).
-DEFAULT_HOUR = 9
 
 
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F.
@@ -98,7 +97,7 @@ def when(raw: str, tz: ZoneInfo, *, day_first: bool = False) -> datetime:
         ) from None
     if day is not None:
         _check_year(day.year)
-        return clock.at_local_time(day, DEFAULT_HOUR, 0, tz)
+        return clock.at_day_time(day, tz)
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:

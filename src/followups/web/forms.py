@@ -14,6 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
+from followups import clock
 from followups.api.schemas import (
     MAX_YEAR,
     MIN_YEAR,
@@ -98,7 +99,7 @@ class SendForm(_Form):
 
 class DateTimeForm(_Form):
     date: Day
-    time: dt.time = dt.time(9, 0)
+    time: dt.time = clock.DAY_TIME
     note: Note | None = None
 
 

@@ -52,14 +52,9 @@ KINDS = {
 }
 
 
-def day_label(day: date, today: date | None = None) -> str:
-    text = f"{day:%a} {day.day} {day:%b}"
-    return text if today is None or day.year == today.year else f"{text} {day.year}"
-
-
 def when(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
     local = clock.to_local(instant, tz)
-    return f"{day_label(local.date(), today)}, {local:%H:%M}"
+    return f"{clock.day_label(local.date(), today)}, {local:%H:%M}"
 
 
 def attempt_label(fu: FollowUp, user: User) -> str:
@@ -134,7 +129,7 @@ def by_day(items: Iterable[Item], today: date) -> list[DayGroup]:
     groups: dict[date, DayGroup] = {}
     for it in items:
         if it.day not in groups:
-            groups[it.day] = DayGroup(f"{day_label(it.day, today)} ({relative_day(it.day, today)})")
+            groups[it.day] = DayGroup(f"{clock.day_label(it.day, today)} ({relative_day(it.day, today)})")
         groups[it.day].items.append(it)
     return list(groups.values())
 
@@ -172,7 +167,7 @@ def outreach_rows(
                 other=other,
                 outcome=o.outcome,
                 answer=OUTCOMES.get(o.outcome) or None,
-                resumes=day_label(o.resume_on, today) if o.resume_on else None,
+                resumes=clock.day_label(o.resume_on, today) if o.resume_on else None,
             )
         )
     return rows
@@ -206,7 +201,7 @@ def timeline(
         detail = o.note
         badge = OUTCOMES.get(o.outcome) or None
         if o.resume_on is not None:
-            badge = f"not now, resumes {day_label(o.resume_on, today)}"
+            badge = f"not now, resumes {clock.day_label(o.resume_on, today)}"
         if o.deleted_at is not None:
             badge = "deleted"
         events.append(

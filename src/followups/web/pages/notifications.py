@@ -19,7 +19,6 @@ from followups.web.routing import Rendered, WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute)
 DORMANT_REASON = "Marked dormant"
-REVIVE_HOUR = 9
 
 
 def _card(n: Notification, user, today, job_names: dict, contact_names: dict) -> dict:

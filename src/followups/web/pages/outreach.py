@@ -34,7 +34,6 @@ FIELDS = (
     "resume_on",
 )
 # An outreach dated before today is taken as sent at this local hour.
-PAST_HOUR = 9
 
 
 def _form_page(
@@ -135,7 +134,7 @@ def record(request: Request, ctx: Page, form: Posted):
     sent_at = (
         ctx.now
         if parsed.date == today
-        else clock.at_local_time(parsed.date, PAST_HOUR, 0, user.zone)
+        else clock.at_day_time(parsed.date, user.zone)
     )
     job_id, contact_id = parsed.job_id, parsed.contact_id
     if parsed.new_company:

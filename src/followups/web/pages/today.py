@@ -27,7 +27,6 @@ router = APIRouter(route_class=WebRoute)
 Tab = str  # a bucket's name
 PAGE = 50
 MAX_LIMIT = 1000
-SNOOZE_HOUR = 9
 DONE = {
     "sent": "Marked sent.",
     "moved": "Moved.",
@@ -69,7 +68,7 @@ def panel(
         "flash": flash,
         "flash_error": error,
         "today_iso": today.isoformat(),
-        "today_label": views.day_label(today),
+        "today_label": clock.day_label(today),
     }
 
 
@@ -146,10 +145,10 @@ def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | N
     tz = ctx.user.zone
     today = queries.local_today(ctx.now, ctx.user)
     if choice == "tomorrow":
-        return clock.at_local_time(today + timedelta(days=1), SNOOZE_HOUR, 0, tz), None
+        return clock.at_day_time(today + timedelta(days=1), tz), None
     if choice == "monday":
         ahead = (7 - today.weekday()) % 7 or 7
-        return clock.at_local_time(today + timedelta(days=ahead), SNOOZE_HOUR, 0, tz), None
+        return clock.at_day_time(today + timedelta(days=ahead), tz), None
     parsed, errors = forms.parse(forms.DateTimeForm, forms.values(form, "date", "time"))
     if parsed is None:
         field = next(iter(errors))
