@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.chains.planner import Planner
 from followups.errors import Conflict, NotFound, Unauthorized
@@ -27,7 +28,6 @@ from followups.models import (
     FollowupType,
     Job,
     Notification,
-    NotificationKind,
     User,
 )
 from followups.owned import get_owned, is_id, parse_id, require_job_or_contact
@@ -188,7 +188,7 @@ def _send_statement(with_note: bool):
 # only if the statement says so itself. With `kind = $1` PostgreSQL scanned all the user's
 # unseen notifications instead, and each send grew slower with the user's history
 # (bench/RESULTS.md).
-_A_REMINDER = Notification.kind == literal_column(f"'{NotificationKind.FOLLOWUP_DUE.value}'")
+_A_REMINDER = Notification.kind == literal_column(f"'{kinds.FOLLOWUP_DUE.name}'")
 
 
 def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
@@ -398,7 +398,7 @@ def mark_sent_answer(
                 _INSERT_NOTIFICATION,
                 {
                     **shared,
-                    "kind": NotificationKind.DORMANT_CANDIDATE.value,
+                    "kind": kinds.DORMANT_CANDIDATE.name,
                     "dedupe_key": str(chain_id),
                     "message": step.why,
                     "followup_id": fid,
@@ -439,7 +439,7 @@ def cancel_open(
         update(Notification)
         .where(
             Notification.user_id == user_id,
-            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.kind == kinds.DORMANT_CANDIDATE.name,
             Notification.sent_at.is_(None),
             Notification.cancelled_at.is_(None),
             Notification.chain_id.in_(chains),

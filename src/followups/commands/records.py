@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.chains import service as followups
 from followups.commands import present
@@ -38,7 +39,6 @@ from followups.models import (
     FollowupType,
     Job,
     Notification,
-    NotificationKind,
     Outcome,
     Outreach,
     Stage,
@@ -415,7 +415,7 @@ def send(
             select(Notification).where(
                 Notification.user_id == me.id,
                 Notification.followup_id == done.id,
-                Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+                Notification.kind == kinds.DORMANT_CANDIDATE.name,
             )
         )
         if as_json:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from followups import clock, replica
 from followups.chains import buckets
 from followups.chains.queries import due_bucket
-from followups.models import FollowUp, Notification, NotificationKind, User
+from followups.models import FollowUp, Notification, User
+from followups.notification_kinds import DIGEST
 from followups.notifications.claim import insert_ignoring_duplicates
 
 
@@ -81,7 +82,7 @@ def make_digests(session: Session, *, now: datetime, batch: int) -> int:
                 {
                     "id": uuid.uuid4(),
                     "user_id": user.id,
-                    "kind": NotificationKind.DIGEST.value,
+                    "kind": DIGEST.name,
                     "dedupe_key": day.isoformat(),
                     "message": digest_summary(payload),
                     "payload": payload,

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
-from followups.models import Contact, FollowUp, Job, Notification, NotificationKind, Outreach, User
+from followups.models import Contact, FollowUp, Job, Notification, Outreach, User
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def dormant_check(session: Session, user: User, chain_id: uuid.UUID) -> Notifica
     return session.scalar(
         select(Notification).where(
             Notification.user_id == user.id,
-            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.kind == kinds.DORMANT_CANDIDATE.name,
             Notification.chain_id == chain_id,
         )
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.cadence import relative_day
 from followups.models import (
     Contact,
@@ -15,7 +16,6 @@ from followups.models import (
     FollowupType,
     Job,
     Notification,
-    NotificationKind,
     Outreach,
     User,
 )
@@ -45,11 +45,6 @@ OUTCOME_CHOICES = {
     "NO_RESPONSE": "No response",
 }
 RESUME_EXAMPLES = "e.g. next week, after the 15th, in 10 days, 2026-12-15"
-KINDS = {
-    NotificationKind.DORMANT_CANDIDATE.value: "Dormant check",
-    NotificationKind.FOLLOWUP_DUE.value: "Reminder",
-    NotificationKind.DIGEST.value: "Daily digest",
-}
 
 
 def when(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
@@ -270,7 +265,7 @@ def timeline(
                 n.due_at,
                 when(n.due_at, tz, today),
                 "notification",
-                KINDS.get(n.kind, n.kind),
+                kinds.of(n.kind).label,
                 n.message,
                 badge,
             )

@@ -7,9 +7,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.chains import service as followups
 from followups.jobs import service as jobs
-from followups.models import FollowUp, FollowupType, Notification, NotificationKind, Stage
+from followups.models import FollowUp, FollowupType, Notification, Stage
 from followups.notifications import service as notifications
 from followups.owned import get_owned
 from followups.web import forms, queries, views
@@ -26,8 +27,8 @@ def _card(n: Notification, user, today, job_names: dict, contact_names: dict) ->
     contact = contact_names.get(n.contact_id)
     return {
         "n": n,
-        "kind": views.KINDS.get(n.kind, n.kind),
-        "dormant": n.kind == NotificationKind.DORMANT_CANDIDATE.value,
+        "kind": kinds.of(n.kind).label,
+        "dormant": n.kind == kinds.DORMANT_CANDIDATE.name,
         "when": views.when(n.due_at, user.zone, today),
         "seen_when": views.when(n.sent_at, user.zone, today) if n.sent_at else None,
         "subject": views.subject(job, contact) if (job or contact) else None,
