@@ -21,11 +21,23 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.input_limits import (
+    EMAIL_MAX,
+    ID_MAX,
+    MAX_YEAR,
+    MIN_YEAR,
+    NAME_MAX,
+    NOTE_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    RESUME_MAX,
+    SECRET_MAX,
+    SECRET_MIN,
+    URL_MAX,
+    ZONE_MAX,
+)
 from followups.models import Channel, FollowupType, Outcome, Stage
 from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
-
-MIN_YEAR, MAX_YEAR = 1970, 2999
-NOTE_MAX = 2000
 
 
 def _no_control(value: str) -> str:
@@ -65,22 +77,24 @@ def _email(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
     AfterValidator(_no_control),
 ]
 OptionalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX), AfterValidator(_no_control)
 ]
 Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=URL_MAX), AfterValidator(_no_control)
 ]
 Note = Annotated[str, StringConstraints(max_length=NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control), AfterValidator(_email)]
+Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_no_control), AfterValidator(_email)]
 Password = Annotated[
-    str, StringConstraints(min_length=8, max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+    str,
+    StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    AfterValidator(_no_nul_or_control_but_whitespace),
 ]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-RefId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=ZONE_MAX)]
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]
 
 
@@ -117,9 +131,9 @@ class RegisterIn(Wire):
 
 
 class LoginIn(Wire):
-    email: Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control)]
+    email: Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_no_control)]
     password: Annotated[
-        str, StringConstraints(max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+        str, StringConstraints(max_length=PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
     ]
 
 
@@ -186,7 +200,9 @@ def _http_url(value: str) -> str:
 class WebhookIn(Wire):
     url: Annotated[Url, AfterValidator(_http_url)]
     # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), AfterValidator(_no_control)]
+    secret: Annotated[
+        str, StringConstraints(min_length=SECRET_MIN, max_length=SECRET_MAX), AfterValidator(_no_control)
+    ]
 
 
 class WebhookOut(Wire):
@@ -277,7 +293,7 @@ class ContactOut(Wire):
 
 ResumePhrase = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=RESUME_MAX),
     AfterValidator(_no_control),
     Field(examples=["2026-12-15", "next week", "after the 15th", "in 10 days", "on Monday"]),
 ]

@@ -12,7 +12,7 @@ from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followups import clock
+from followups import clock, input_limits
 from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.chains import service as followups
@@ -143,7 +143,7 @@ def _answer(outcome: str, resume: str | None) -> tuple[Outcome, str | None]:
         picked = Outcome(outcome.strip().upper())
     except ValueError:
         fail(f"--outcome: {outcome!r} is not one of {', '.join(o.value for o in Outcome)}")
-    phrase = _checked("--resume", resume, 100)
+    phrase = _checked("--resume", resume, input_limits.RESUME_MAX)
     if picked == Outcome.LATER and not phrase:
         fail("--outcome LATER needs --resume WHEN: e.g. --resume 'next week' or --resume 2026-12-15")
     if picked != Outcome.LATER and phrase:

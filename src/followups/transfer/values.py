@@ -1,7 +1,7 @@
 """Checking one cell: text limits and characters, emails, dates. Pure functions.
 
-The limits are the API's (see api/schemas.py): names 200, URLs 2000, emails 320,
-notes 2000 characters; no control characters (notes may hold tabs and newlines).
+The limits are the API's (followups.input_limits): names, URLs, emails and notes; no
+control characters (notes may hold tabs and newlines).
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 
 from followups import clock
+from followups.input_limits import EMAIL_MAX as EMAIL_MAX
+from followups.input_limits import MAX_YEAR as MAX_YEAR
+from followups.input_limits import MIN_YEAR as MIN_YEAR
+from followups.input_limits import NAME_MAX as NAME_MAX
+from followups.input_limits import NOTE_MAX as NOTE_MAX
+from followups.input_limits import URL_MAX as URL_MAX
 
-NAME_MAX, URL_MAX, EMAIL_MAX, NOTE_MAX = 200, 2000, 320, 2000
-MIN_YEAR, MAX_YEAR = 1970, 2999
 # A date without a time means this local time of day (as snoozing does).
 
 

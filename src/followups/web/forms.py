@@ -16,8 +16,6 @@ from pydantic import (
 
 from followups import clock
 from followups.api.schemas import (
-    MAX_YEAR,
-    MIN_YEAR,
     Email,
     Name,
     Note,
@@ -28,6 +26,7 @@ from followups.api.schemas import (
     Url,
 )
 from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.input_limits import EMAIL_MAX, MAX_YEAR, MIN_YEAR, PASSWORD_MAX
 from followups.models import Channel, Outcome, Stage
 from followups.rules import MAX_GAP_DAYS
 from followups.web.security import Form
@@ -42,7 +41,7 @@ def _year_in_range(value: dt.date) -> dt.date:
 
 
 Day = Annotated[dt.date, AfterValidator(_year_in_range)]
-Secret = Annotated[str, StringConstraints(max_length=1024)]
+Secret = Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
 
 
 class _Form(BaseModel):
@@ -56,8 +55,8 @@ class RegisterForm(_Form):
 
 
 class LoginForm(_Form):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    email: Annotated[str, StringConstraints(min_length=1, max_length=EMAIL_MAX)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
 
 
 class JobForm(_Form):
