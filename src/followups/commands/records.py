@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from followups import clock, input_limits
 from followups import notification_kinds as kinds
+from followups.api import shapes
 from followups.chains import buckets, queries
 from followups.chains import service as followups
-from followups.commands import present
+from followups.commands import labels
 from followups.commands.common import (
     JsonOption,
     UserOption,
@@ -46,6 +47,7 @@ from followups.models import (
 )
 from followups.outreach import service as outreach_service
 from followups.transfer import columns, values
+from followups.transfer.export import iso
 
 # The "#" column of `due`: the attempt number, or what the follow-up is instead.
 TYPE_MARKS = {FollowupType.APPOINTMENT.value: "appt", FollowupType.THANK_YOU.value: "thanks"}
@@ -81,7 +83,7 @@ def due(
         me = pick_user(session, user)
         rows = followups.list_due(session, me, name, now=now, limit=limit)  # type: ignore[arg-type]
         if as_json:
-            print_json([present.followup_json(f) for f in rows])
+            print_json([shapes.followup_json(f) for f in rows])
             return
         counts = session.execute(queries.bucket_counts(me.id, now, me.zone)).one()._asdict()
     tz = me.zone
@@ -103,11 +105,11 @@ def due(
             table.add_column("why")
         for f in rows:
             cells = [
-                present.short_id(f.id),
-                present.local_label(f.due_at, tz),
-                present.relative(f.due_at, now, tz),
+                labels.short_id(f.id),
+                labels.local_label(f.due_at, tz),
+                labels.relative(f.due_at, now, tz),
                 TYPE_MARKS.get(f.type, str(f.attempt_no)),
-                present.subject(f.job, f.contact),
+                labels.subject(f.job, f.contact),
                 *([f.note or ""] if notes else []),
                 *([f.why or ""] if why else []),
             ]
@@ -290,8 +292,8 @@ def outreach_add(
         if as_json:
             print_json(
                 {
-                    **present.outreach_json(made),
-                    "followup": present.followup_json(
+                    **shapes.outreach_json(made),
+                    "followup": shapes.followup_json(
                         followups.get_followup(session, me, followup.id)
                     )
                     if followup
@@ -299,15 +301,15 @@ def outreach_add(
                 }
             )
             return
-        who = present.subject(job, person)
+        who = labels.subject(job, person)
         if followup is None:
-            say(f"Recorded outreach to {who} (id {present.short_id(made.id)}); no follow-up scheduled.")
+            say(f"Recorded outreach to {who} (id {labels.short_id(made.id)}); no follow-up scheduled.")
         else:
             first = "Not now: a follow-up is" if answer == Outcome.LATER else "Attempt 1"
             say(
-                f"Recorded outreach to {who} (id {present.short_id(made.id)}). {first} due "
-                f"{present.due_label(followup.due_at, now, me.zone)},"
-                f" id {present.short_id(followup.id)}."
+                f"Recorded outreach to {who} (id {labels.short_id(made.id)}). {first} due "
+                f"{labels.due_label(followup.due_at, now, me.zone)},"
+                f" id {labels.short_id(followup.id)}."
             )
 
 
@@ -344,12 +346,12 @@ def outreach_answer(
                 .limit(1)
             )
         if as_json:
-            print_json({**present.outreach_json(row), "resumeOn": row.resume_on.isoformat() if row.resume_on else None})
+            print_json(shapes.outreach_json(row))
             return
         if resumed is not None and resumed.sent_at is None and resumed.cancelled_at is None:
             say(
                 f"Not now: the thread pauses; a follow-up is due"
-                f" {present.due_label(resumed.due_at, now, me.zone)}, id {present.short_id(resumed.id)}."
+                f" {labels.due_label(resumed.due_at, now, me.zone)}, id {labels.short_id(resumed.id)}."
             )
         elif answer == Outcome.LATER:
             say("Not now, saved. No follow-up was scheduled: the job or contact is closed or archived.")
@@ -421,26 +423,26 @@ def send(
         if as_json:
             print_json(
                 {
-                    **present.followup_json(done),
-                    "next": present.followup_json(followups.get_followup(session, me, following.id))
+                    **shapes.followup_json(done),
+                    "next": shapes.followup_json(followups.get_followup(session, me, following.id))
                     if following
                     else None,
-                    "dormantCheckAt": present.iso(dormant.due_at) if dormant else None,
+                    "dormantCheckAt": iso(dormant.due_at) if dormant else None,
                 }
             )
             return
         tz = me.zone
-        message = f"Sent attempt {done.attempt_no} ({present.subject(done.job, done.contact)})."
+        message = f"Sent attempt {done.attempt_no} ({labels.subject(done.job, done.contact)})."
         if following is not None:
             message += (
                 f" Next: attempt {following.attempt_no} due"
-                f" {present.due_label(following.due_at, now, tz)},"
-                f" id {present.short_id(following.id)}."
+                f" {labels.due_label(following.due_at, now, tz)},"
+                f" id {labels.short_id(following.id)}."
             )
         elif dormant is not None:
             message += (
                 f" That was the last attempt: if nothing comes back, a dormant check falls due "
-                f"{present.local_label(dormant.due_at, tz)}."
+                f"{labels.local_label(dormant.due_at, tz)}."
             )
         say(message)
 
@@ -477,11 +479,11 @@ def snooze(
             now=now,
         )
         if as_json:
-            print_json(present.followup_json(moved))
+            print_json(shapes.followup_json(moved))
             return
         say(
-            f"Snoozed {present.short_id(moved.id)} ({present.subject(moved.job, moved.contact)})"
-            f" to {present.due_label(moved.due_at, now, me.zone)}."
+            f"Snoozed {labels.short_id(moved.id)} ({labels.subject(moved.job, moved.contact)})"
+            f" to {labels.due_label(moved.due_at, now, me.zone)}."
         )
 
 
@@ -497,7 +499,7 @@ def list_jobs(
         me = pick_user(session, user)
         rows = jobs.list_jobs(session, me, archived=archived)
     if as_json:
-        print_json([present.job_json(j) for j in rows])
+        print_json([shapes.job_json(j) for j in rows])
         return
     if not rows:
         out().print(
@@ -513,7 +515,7 @@ def list_jobs(
         )
     for j in rows:
         cells = (
-            present.short_id(j.id),
+            labels.short_id(j.id),
             j.company,
             j.role,
             j.stage,
@@ -533,7 +535,7 @@ def list_contacts(
         me = pick_user(session, user)
         rows = contacts.list_contacts(session, me, archived=archived)
     if as_json:
-        print_json([present.contact_json(c) for c in rows])
+        print_json([shapes.contact_json(c) for c in rows])
         return
     if not rows:
         out().print("No archived contacts." if archived else "No contacts yet.")
@@ -545,7 +547,7 @@ def list_contacts(
         )
     for c in rows:
         cells = (
-            present.short_id(c.id),
+            labels.short_id(c.id),
             c.name,
             c.email or "",
             c.company or "",
