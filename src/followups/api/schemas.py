@@ -20,22 +20,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from followups import input_limits as lim
 from followups.cadence import MAX_DAYS, MAX_DELAYS
-from followups.input_limits import (
-    EMAIL_MAX,
-    ID_MAX,
-    MAX_YEAR,
-    MIN_YEAR,
-    NAME_MAX,
-    NOTE_MAX,
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    RESUME_MAX,
-    SECRET_MAX,
-    SECRET_MIN,
-    URL_MAX,
-    ZONE_MAX,
-)
 from followups.models import Channel, FollowupType, Outcome, Stage
 from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
 
@@ -61,8 +47,8 @@ def _instant_text(value):
 
 
 def _instant_in_range(value: datetime) -> datetime:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    if not lim.MIN_YEAR <= value.year <= lim.MAX_YEAR:
+        raise ValueError(f"must be between the years {lim.MIN_YEAR} and {lim.MAX_YEAR}")
     return value.astimezone(UTC)
 
 
@@ -77,24 +63,24 @@ def _email(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lim.NAME_MAX),
     AfterValidator(_no_control),
 ]
 OptionalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=lim.NAME_MAX), AfterValidator(_no_control)
 ]
 Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=URL_MAX), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=lim.URL_MAX), AfterValidator(_no_control)
 ]
-Note = Annotated[str, StringConstraints(max_length=NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
-Email = Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_no_control), AfterValidator(_email)]
+Note = Annotated[str, StringConstraints(max_length=lim.NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
+Email = Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control), AfterValidator(_email)]
 Password = Annotated[
     str,
-    StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    StringConstraints(min_length=lim.PASSWORD_MIN, max_length=lim.PASSWORD_MAX),
     AfterValidator(_no_nul_or_control_but_whitespace),
 ]
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=ZONE_MAX)]
-RefId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=lim.ZONE_MAX)]
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=lim.ID_MAX)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]
 
 
@@ -131,9 +117,9 @@ class RegisterIn(Wire):
 
 
 class LoginIn(Wire):
-    email: Annotated[str, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_no_control)]
+    email: Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control)]
     password: Annotated[
-        str, StringConstraints(max_length=PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
+        str, StringConstraints(max_length=lim.PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
     ]
 
 
@@ -201,7 +187,7 @@ class WebhookIn(Wire):
     url: Annotated[Url, AfterValidator(_http_url)]
     # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
     secret: Annotated[
-        str, StringConstraints(min_length=SECRET_MIN, max_length=SECRET_MAX), AfterValidator(_no_control)
+        str, StringConstraints(min_length=lim.SECRET_MIN, max_length=lim.SECRET_MAX), AfterValidator(_no_control)
     ]
 
 
@@ -293,7 +279,7 @@ class ContactOut(Wire):
 
 ResumePhrase = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=RESUME_MAX),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=lim.RESUME_MAX),
     AfterValidator(_no_control),
     Field(examples=["2026-12-15", "next week", "after the 15th", "in 10 days", "on Monday"]),
 ]
