@@ -36,7 +36,7 @@ DONE = {
 
 
 def _tab(value: str | None) -> Tab:
-    return value if value in buckets.BY_NAME else buckets.DEFAULT  # type: ignore[return-value]
+    return value if value in buckets.BY_NAME else buckets.DEFAULT
 
 
 def bucket_of(instant: datetime, now: datetime, user: User) -> str:
