@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from followups import __version__, observability, web
 from followups.api import errors
 from followups.api.limits import BodySizeLimit, LoginLimiter
-from followups.api.routes import auth, calendar, followups, notifications, outreach, records, stats
+from followups.api.routes import auth, calendar, contacts, followups, jobs, notifications, outreach, stats
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread
         return {"status": "ok"}
 
-    for module in (followups, auth, records, outreach, notifications, calendar, stats):
+    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

@@ -1,9 +1,13 @@
-"""Fetching a row by id for its owner: a stranger's id answers like a missing one."""
+"""Rows a user owns: fetched by id for their owner (a stranger's id answers like a
+missing one), and the records kept in lists (jobs, contacts): listed active or archived,
+edited field by field, archived and unarchived."""
 
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +15,16 @@ from sqlalchemy.orm import Session
 from followups.errors import Invalid, NotFound
 
 T = TypeVar("T")
+
+
+class Archivable(Protocol):
+    """A record the user keeps in a list and may archive: a job or a contact."""
+
+    archived_at: datetime | None
+    updated_at: datetime
+
+
+A = TypeVar("A", bound=Archivable)
 
 
 def is_id(raw: str | uuid.UUID) -> bool:
@@ -50,3 +64,34 @@ def get_owned(
 def require_job_or_contact(job_id, contact_id) -> None:
     if job_id is None and contact_id is None:
         raise Invalid.field("jobId", "jobId or contactId is required")
+
+
+def add_owned(session: Session, model: type[A], user_id: uuid.UUID, fields: dict, *, now: datetime) -> A:
+    row = model(user_id=user_id, created_at=now, updated_at=now, **fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_owned(session: Session, model: type[A], user_id: uuid.UUID, *, archived: bool) -> Sequence[A]:
+    """The user's active (or archived) records of a kind, oldest first."""
+    column = model.archived_at  # type: ignore[attr-defined]
+    return session.scalars(
+        select(model)
+        .where(model.user_id == user_id, column.is_not(None) if archived else column.is_(None))  # type: ignore[attr-defined]
+        .order_by(model.created_at, model.id)  # type: ignore[attr-defined]
+    ).all()
+
+
+def edit_owned(row: Archivable, changes: dict, editable: Iterable[str], *, now: datetime) -> None:
+    """Set the `editable` fields present in `changes`, and `archived` (archiving an archived
+    record keeps its first instant). Stamps `updated_at`; the caller flushes."""
+    for name in editable:
+        if name in changes:
+            setattr(row, name, changes[name])
+    if "archived" in changes:
+        if not changes["archived"]:
+            row.archived_at = None
+        elif row.archived_at is None:
+            row.archived_at = now
+    row.updated_at = now

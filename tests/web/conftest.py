@@ -19,7 +19,6 @@ from followups.jobs import service as jobs
 from followups.models import Channel, Contact, FollowUp, Job, Outcome, Outreach, Stage, User
 from followups.outreach import service as outreach
 from followups.users import service as users_service
-from followups.web.queries import next_in_chain
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -213,12 +212,11 @@ def seed_dormant_lead(
             )
         if contact:
             person = contacts.create_contact(s, user, fields={"name": contact}, now=t0)
-        _o, first = outreach.create_outreach(
-            s, user, job_id=job and str(job.id), contact_id=person and str(person.id),
+        first = outreach.record_outreach(
+            s, user, job=job and job.id, contact=person and person.id,
             channel=Channel.LINKEDIN, sent_at=t0, note="Messaged the hiring manager",
             outcome=Outcome.NONE, create_followup=True, now=t0,
-        )  # fmt: skip
-        sent = followups.mark_sent(s, user, first.id, note=None, now=t0 + timedelta(days=4))
-        last = next_in_chain(s, user, sent)
+        ).followup  # fmt: skip
+        last = followups.mark_sent(s, user, first.id, note=None, now=t0 + timedelta(days=4)).next_attempt
         followups.mark_sent(s, user, last.id, note=None, now=t0 + timedelta(days=8))
         return (job.id if job else None), (person.id if person else None)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from followups.models import Contact, FollowUp, Job, Notification, User
+from followups.models import Contact, FollowUp, Job, Notification, Outreach, User
 
 from .conftest import PASSWORD, csrf_of, seed_dormant_lead, seed_open_followups, user_of
 
@@ -343,6 +343,39 @@ def test_form_errors_are_shown_and_nothing_is_written(web, db):
     )
     assert r.status_code == 422 and "http:// or https://" in r.text
     assert count(db, Job) == 0
+
+
+def test_recording_a_job_and_contact_typed_again_reuses_them(web, db):
+    """The form finds a typed job by company and role and a typed contact by email, without
+    case, as the terminal and the import do: the second outreach adds no records."""
+    web.register()
+    record(web, new_contact="Ada Lovelace", new_contact_email="ada@acme.example")
+    record(
+        web,
+        new_company="ACME",
+        new_role="backend ENGINEER",
+        new_contact="A. Lovelace",
+        new_contact_email="ADA@acme.example",
+    )
+    assert count(db, Job) == 1 and count(db, Contact) == 1 and count(db, Outreach) == 2
+    jobs_page = web.client.get("/app/jobs").text
+    assert jobs_page.count("Backend engineer") == 1 and "backend ENGINEER" not in jobs_page
+
+
+def test_sending_the_last_attempt_says_when_the_dormant_check_falls_due(web, db):
+    web.register()
+    first = record(web)
+    web.post(f"/app/followups/{first}/send", {"tab": "today"})
+    with db.transaction(write=False) as s:
+        last = s.scalar(select(FollowUp.id).where(FollowUp.attempt_no == 2))
+    r = web.post(f"/app/followups/{last}/send", {"tab": "upcoming"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert re.search(
+        r"Marked sent\. That was the last attempt: if no reply comes, a dormant check falls due"
+        r" \w{3} \d{1,2} \w{3}",
+        r.text,
+    ), r.text
+    assert count(db, Notification, Notification.kind == "dormant_candidate") == 1
 
 
 def test_actions_answer_htmx_with_the_panel_and_fresh_counts(web, db):

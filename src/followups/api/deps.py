@@ -1,4 +1,19 @@
-"""Request-scoped dependencies: the transaction, the clock and the signed-in user."""
+"""Request-scoped dependencies: every route gets the same three things, its transaction
+(a Session, committed before the answer is sent), its signed-in user and its clock (`now`).
+
+One style, two sizes of the same parts:
+
+- a route declares them as three dependencies: `SessionDep`, `CurrentUser`, `Now`;
+- the two hottest routes get the same three at once, as a `Signed` (session, user, now),
+  from one dependency, because each dependency FastAPI solves costs such a request about
+  5 % of its instructions (bench/RESULTS.md): `SignedRead` for the follow-up list (its
+  user a plain SignedIn: tokens.sign_in_reader), `SignedWrite` for mark-sent (a WriteUnit:
+  `await unit.run(work)` calls `work(signed)` whole in one worker thread, from the
+  transaction's start to its commit, the user signed in by tokens.sign_in_writer).
+
+The sign-in is always done here, at the edge: the services receive a signed-in user
+(a User, or a SignedIn for the hot routes) and never see a token.
+"""
 
 from __future__ import annotations
 
@@ -146,13 +161,15 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 @dataclass(slots=True)
-class Reading:
+class Signed:
+    """A request's transaction, its signed-in user and its clock, in one dependency."""
+
     session: Session
     user: SignedIn
     now: datetime
 
 
-async def reading(request: Request) -> AsyncIterator[Reading]:
+async def signed_read(request: Request) -> AsyncIterator[Signed]:
     """The follow-up list's one dependency (the hottest read): the token, the clock, the
     session (as `get_session`'s for a read) and the sign-in (as `current_user`'s, but a plain
     SignedIn instead of a mapped User: tokens.sign_in_reader). A missing token is a 401 before
@@ -160,50 +177,46 @@ async def reading(request: Request) -> AsyncIterator[Reading]:
     presented = Presented(_token(request), _now(request))
     with _read_transaction(request) as session:
         user = await _sign_in_cheaply(request, session, presented, tokens.sign_in_reader)
-        yield Reading(session, user, presented.at)
+        yield Signed(session, user, presented.at)
 
 
-ReadingDep = Annotated[Reading, Depends(reading, scope="function")]
+SignedRead = Annotated[Signed, Depends(signed_read, scope="function")]
 
 
 class WriteUnit:
     """A write done whole in one worker thread: the transaction, the sign-in, the service
-    call and the commit (`await unit.run(work)`, `work` doing `with unit.begin() as session`
-    and signing in with `unit.presented`, in an async endpoint). One thread hop instead of
-    the three of `SessionDep` + `CurrentUser` + a service call in a thread (session, call,
-    commit), and the loop never waits on the database: for the hottest write, mark-sent
-    (bench/RESULTS.md), whose service signs in within its first statement on PostgreSQL.
-    The user is a SignedIn (its settings, no mapped User): `work` reads the user and never
-    changes it. Errors are those of the dependencies: the transaction rolls back, a bad
-    token is a 401."""
+    call and the commit (`await unit.run(work)`, `work(signed)` in an async endpoint). One
+    thread hop instead of the three of `SessionDep` + `CurrentUser` + a service call in a
+    thread (session, call, commit), and the loop never waits on the database: for the
+    hottest write, mark-sent (bench/RESULTS.md). The user is a SignedIn (its settings, no
+    mapped User, tokens.sign_in_writer: on PostgreSQL its sign-in bumps the user's row for
+    the replicas, followups.replica): `work` reads the user and never changes it. Errors are
+    those of the dependencies: the transaction rolls back, a bad token is a 401 (before
+    anything `work` would answer)."""
 
     def __init__(self, request: Request, presented: Presented) -> None:
         self.request = request
         self.presented = presented
-        self.now = presented.at
 
-    @contextmanager
-    def begin(self) -> Iterator[Session]:
+    def _whole(self, work: Callable[[Signed], T]) -> T:
         with self.request.app.state.db.transaction(write=True) as session:
-            try:
-                yield session
-            finally:  # the log lines of this request name whom the work signed in
-                acting = session.info.get(replica.ACTING_USER)
-                if acting is not None:
-                    observability.set_user(str(acting))
+            user = tokens.sign_in_writer(session, self.presented)
+            observability.set_user(str(user.id))  # for the log lines of this request
+            return work(Signed(session, user, self.presented.at))
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """`work()` in a thread of the app's writer pool, in a copy of this request's context
-        (its log fields): a plain executor's hop costs about half of anyio's, which a sync
-        endpoint takes (bench/RESULTS.md). Once started, `work` runs to its commit or
+    async def run(self, work: Callable[[Signed], T]) -> T:
+        """`work(signed)` in a thread of the app's writer pool, in a copy of this request's
+        context (its log fields): a plain executor's hop costs about half of anyio's, which a
+        sync endpoint takes (bench/RESULTS.md). Once started, it runs to its commit or
         rollback even if the request is cancelled meanwhile."""
         ctx = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self.request.app.state.writers, ctx.run, work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.request.app.state.writers, ctx.run, self._whole, work)
 
 
-async def write_unit(request: Request) -> WriteUnit:
+async def signed_write(request: Request) -> WriteUnit:
     """Mark-sent's one dependency: the token and the clock read here (`_token`)."""
     return WriteUnit(request, Presented(_token(request), _now(request)))
 
 
-WriteUnitDep = Annotated[WriteUnit, Depends(write_unit)]
+SignedWrite = Annotated[WriteUnit, Depends(signed_write)]

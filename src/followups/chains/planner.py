@@ -4,14 +4,20 @@ One planner per use case and user. It reads what a rule needs (the last touch wi
 person, the days a company is already taken, the user's median time to reply) only when
 that rule is on, so a user without rules pays no query for them. It never writes: the
 services apply what it says.
+
+`BulkPlanner` runs the same rules over many outreach at once (the CSV import): what the
+rules read is loaded once, in one query per rule, and kept up to date in memory as the
+follow-ups it places take their days.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy import func, select
@@ -20,7 +26,7 @@ from sqlalchemy.orm import Session
 from followups import cadence as cad
 from followups import clock
 from followups.chains import queries
-from followups.models import AnyUser, Contact, FollowUp, FollowupType, Job, Outreach
+from followups.models import REPLIES, AnyUser, Contact, FollowUp, FollowupType, Job, Outreach
 from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS, adaptive_delay
 
 
@@ -182,3 +188,113 @@ class Planner:
         if exclude is not None:
             stmt = stmt.where(FollowUp.id != exclude)
         return frozenset(clock.local_date(d, self.tz) for d in self.session.scalars(stmt))
+
+
+def company_key(name: str | None) -> str:
+    """How the company spread compares companies: trimmed, without case."""
+    return name.strip().lower() if name else ""
+
+
+class BulkPlanner(Planner):
+    """The planner for many outreach at once, recorded as if one by one in the order sent
+    (the CSV import). What the rules read comes from the database once, merged with what
+    the caller knows of records not yet written: the touches, replies, names and companies
+    of the file. `first_attempt` is the one-by-one rule code; `placed` tells the planner a
+    follow-up took its day (company spread); `settled` says a reply sent after an outreach
+    settles its job (one reply settles the job), as recording the reply later would."""
+
+    def __init__(
+        self,
+        session: Session,
+        user: AnyUser,
+        *,
+        touches: Mapping[uuid.UUID, datetime],
+        replies: Mapping[uuid.UUID, datetime],
+        names: Mapping[uuid.UUID, str],
+        job_companies: Mapping[uuid.UUID, str | None],
+        contact_companies: Mapping[uuid.UUID, str | None],
+    ) -> None:
+        super().__init__(session, user)
+        self.names = names
+        self.job_companies = job_companies
+        self.contact_companies = contact_companies
+        self.replied = self._load_replies(replies) if self.rules.thread_by_job else {}
+        self.touches = self._load_touches(touches) if self.rules.min_gap_days else {}
+        self.busy = self._load_busy() if self.rules.spread_by_company else {}
+
+    def settled(self, job_id: uuid.UUID | None, sent_at: datetime) -> bool:
+        if job_id is None or not self.rules.thread_by_job:
+            return False
+        reply_at = self.replied.get(job_id)
+        return reply_at is not None and reply_at >= sent_at
+
+    def placed(self, due_at: datetime, *, job_id, contact_id) -> None:
+        if self.rules.spread_by_company and (name := self._company(job_id, contact_id)):
+            self.busy.setdefault(company_key(name), set()).add(clock.local_date(due_at, self.tz))
+
+    # --- what the rules read, from memory ------------------------------------------------
+
+    def _last_touch(self, contact_id: uuid.UUID) -> tuple[str, datetime | None]:
+        return self.names.get(contact_id, ""), self.touches.get(contact_id)
+
+    def _company(self, job_id, contact_id) -> str | None:
+        if job_id is not None:
+            company = self.job_companies.get(job_id)
+        elif contact_id is not None:
+            company = self.contact_companies.get(contact_id)
+        else:
+            return None
+        return company.strip() if company and company.strip() else None
+
+    def _busy_days(self, company: str, exclude: uuid.UUID | None) -> frozenset:
+        return frozenset(self.busy.get(company_key(company), ()))
+
+    # --- loaded once ---------------------------------------------------------------------
+
+    def _load_replies(self, known: Mapping[uuid.UUID, datetime]) -> dict[uuid.UUID, datetime]:
+        """The latest reply per job: the caller's, and the user's already recorded."""
+        replied = dict(known)
+        for jid, at in self.session.execute(
+            select(Outreach.job_id, func.max(Outreach.sent_at))
+            .where(
+                Outreach.user_id == self.user.id,
+                Outreach.deleted_at.is_(None),
+                Outreach.job_id.is_not(None),
+                Outreach.outcome.in_([o.value for o in REPLIES]),
+            )
+            .group_by(Outreach.job_id)
+        ):
+            replied[jid] = max(at, replied.get(jid, at))
+        return replied
+
+    def _load_touches(self, known: Mapping[uuid.UUID, datetime]) -> dict[uuid.UUID, datetime]:
+        """The last touch per person (an outreach or a sent follow-up, as `_last_touch`):
+        the caller's, and the user's already recorded."""
+        sources = [known.items()]
+        for model, alive in (
+            (Outreach, Outreach.deleted_at.is_(None)),
+            (FollowUp, FollowUp.sent_at.is_not(None)),
+        ):
+            sources.append(
+                self.session.execute(
+                    select(model.contact_id, func.max(model.sent_at))
+                    .where(model.user_id == self.user.id, model.contact_id.is_not(None), alive)
+                    .group_by(model.contact_id)
+                )
+            )
+        last: dict[uuid.UUID, datetime] = {}
+        for cid, at in itertools.chain(*sources):
+            last[cid] = max(at, last.get(cid, at))
+        return last
+
+    def _load_busy(self) -> dict[str, set[date]]:
+        """The local days of the open follow-ups per company (as `_busy_days`)."""
+        busy: dict[str, set[date]] = {}
+        stmt = queries.with_job_and_contact(select(FollowUp.due_at, Job.company, Contact.company))
+        for due_at, job_company, contact_company in self.session.execute(
+            stmt.where(FollowUp.user_id == self.user.id, queries.is_open())
+        ):
+            key = company_key(job_company if job_company is not None else contact_company)
+            if key:
+                busy.setdefault(key, set()).add(clock.local_date(due_at, self.tz))
+        return busy

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, insert, literal_column, select, true, update
+from sqlalchemy import ColumnElement, Row, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -20,7 +20,7 @@ from followups import clock
 from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.chains.planner import Planner
-from followups.errors import Conflict, NotFound, Unauthorized
+from followups.errors import Conflict, NotFound
 from followups.models import (
     AnyUser,
     Contact,
@@ -30,9 +30,7 @@ from followups.models import (
     Notification,
     User,
 )
-from followups.owned import get_owned, is_id, parse_id, require_job_or_contact
-from followups.users import tokens
-from followups.users.tokens import Presented
+from followups.owned import get_owned, parse_id, require_job_or_contact
 
 CANCELLED_BY_USER = "Cancelled by user"
 
@@ -47,9 +45,9 @@ def list_due(
 def list_due_rows(
     session: Session, user: AnyUser, bucket: str, *, now: datetime, limit: int
 ) -> Sequence[Row]:
-    """`list_due` as rows of the list's columns (queries.due_bucket_rows: the follow-up's,
-    its job's, its contact's), for the API: the same follow-ups in the same order, without
-    an ORM object per row."""
+    """`list_due` as rows of the list's columns (queries.LIST_COLUMNS: the follow-up's, its
+    job's, its contact's), for the API: the same statement shape (queries.due_list), the
+    same follow-ups in the same order, without an ORM object per row."""
     lower, upper = buckets.bounds(bucket, now, user.zone)
     # On the session's connection (its transaction), as Core rows: no ORM loading step.
     return session.connection().execute(
@@ -58,27 +56,10 @@ def list_due_rows(
     ).all()
 
 
-# Where mark-sent reads the sent follow-up's columns in its row (queries.answer_columns).
-_AT = {column.key: i for i, column in enumerate(queries.FOLLOWUP_COLUMNS)}
-_CHAIN = len(queries.answer_columns()) - 1
-# The sign-in's columns, which lead the row of a send that signs in (PostgreSQL).
-_SIGNED_IN = len(tokens.SIGNED_IN_COLUMNS)
-
-
-@cache
-def _followup_statement():
-    """get_followup's statement, built once (bind fid, user_id)."""
-    return (
-        queries.embedded(queries.with_job_and_contact(select(FollowUp)))
-        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("user_id"))
-        .execution_options(populate_existing=True)
-    )
-
-
 def get_followup(session: Session, user: User, followup_id) -> FollowUp:
     """A follow-up in any state, with its job and contact (archived or not)."""
     fid = parse_id(followup_id, "Follow-up")
-    row = session.scalar(_followup_statement(), {"fid": fid, "user_id": user.id})
+    row = session.scalar(queries.followup_by_id(), {"fid": fid, "user_id": user.id})
     if row is None:
         raise NotFound(f"Follow-up {followup_id} was not found.")
     return row
@@ -165,101 +146,12 @@ def _explain_failure(session: Session, user: AnyUser, fid: uuid.UUID, action: st
     return row
 
 
-def _sent_values(with_note: bool) -> dict:
-    """What mark-sent sets (bind now, new_note)."""
-    values = {"sent_at": bindparam("now"), "updated_at": bindparam("now")}
-    if with_note:
-        values["note"] = bindparam("new_note")
-    return values
-
-
-@cache
-def _send_statement(with_note: bool):
-    """mark_sent's gate (bind fid, uid, now, new_note): the open row of the user becomes sent."""
-    return (
-        update(FollowUp)
-        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == bindparam("uid"), queries.is_open())
-        .values(_sent_values(with_note))
-    )
-
-
-# The kind written into the SQL, not bound: a prepared statement's generic plan (psycopg
-# prepares a statement on its fifth use) can use the partial index on kind = 'followup_due'
-# only if the statement says so itself. With `kind = $1` PostgreSQL scanned all the user's
-# unseen notifications instead, and each send grew slower with the user's history
-# (bench/RESULTS.md).
-_A_REMINDER = Notification.kind == literal_column(f"'{kinds.FOLLOWUP_DUE.name}'")
-
-
-def _cancel_pending_reminders(user_id, followups: ColumnElement[bool]):
-    """The unseen reminders of the user's follow-ups matched by `followups` (a condition on
-    Notification.followup_id) become obsolete: cancelled at the bind parameter `now`. What
-    the partial index ix_notification_pending_reminder serves."""
-    return (
-        update(Notification)
-        .where(
-            Notification.user_id == user_id,
-            followups,
-            _A_REMINDER,
-            Notification.sent_at.is_(None),
-            Notification.cancelled_at.is_(None),
-        )
-        .values(cancelled_at=bindparam("now"))
-    )
-
-
-@cache
-def _drop_reminder_statement():
-    """One follow-up's unseen reminder is obsolete (bind fid, uid, now)."""
-    return _cancel_pending_reminders(bindparam("uid"), Notification.followup_id == bindparam("fid"))
-
-
-@cache
-def _send_and_answer_statement(with_note: bool, signing_in: bool):
-    """PostgreSQL: mark-sent's gate and the read of its answer (`queries.answer_columns`,
-    then reminded_at) in one statement, one round trip instead of two: the UPDATE's
-    RETURNING row feeds the read. No follow-up's columns (NULLs, or no row): the gate
-    refused (not ours, or not open) and nothing changed.
-
-    `signing_in` (bind hash_of_token and signed_in_at instead of uid): the request's
-    sign-in comes first in the same statement, another round trip saved on the hottest
-    write: the bump of the user's row that is the sign-in of a write (tokens.SIGNED_IN_WRITER;
-    its columns lead the row, which is missing if the token is not live) feeds the gate, so
-    the user's row is still locked before the follow-up's (followups.replica).
-
-    The drop of a reminded follow-up's reminder is a statement of its own, after this one:
-    the worker that makes reminders locks the user's row first (take_writers), and a
-    statement that waited for that lock would still read notifications as of its start,
-    without the reminder the worker made meanwhile."""
-    user_id = bindparam("uid")
-    if signing_in:
-        signed = tokens.SIGNED_IN_WRITER.cte("signed")
-        user_id = select(signed.c.id).scalar_subquery()
-    sent = (
-        update(FollowUp)
-        .where(FollowUp.id == bindparam("fid"), FollowUp.user_id == user_id, queries.is_open())
-        .values(_sent_values(with_note))
-        .returning(*queries.FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at, FollowUp.user_id)
-        .cte("sent")
-    )
-    answer = (
-        sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == sent.c.user_id))
-        .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == sent.c.user_id))
-    )
-    columns = (*queries.answer_columns(lambda column: sent.c[column.key]), sent.c.reminded_at)
-    if not signing_in:
-        return select(*columns).select_from(answer)
-    return select(*signed.c, *columns).select_from(signed.outerjoin(answer, true()))
-
-
 def _drop_reminder(session: Session, user_id: uuid.UUID, fid: uuid.UUID, now: datetime) -> None:
-    session.connection().execute(_drop_reminder_statement(), {"fid": fid, "uid": user_id, "now": now})
+    session.connection().execute(queries.drop_reminder(), {"fid": fid, "uid": user_id, "now": now})
 
 
 def _open_update(user: AnyUser, fid: uuid.UUID):
-    return update(FollowUp).where(
-        FollowUp.id == fid, FollowUp.user_id == user.id, queries.is_open()
-    )
+    return queries.open_followup(user.id, fid)
 
 
 def update_followup(
@@ -317,10 +209,50 @@ def push_after_touch(
     return len(moves)
 
 
-def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> FollowUp:
-    """`mark_sent_answer`, then the sent follow-up as an ORM object (pages, terminal)."""
-    sent = mark_sent_answer(session, user, followup_id, note=note, now=now)
-    return get_followup(session, user, sent[_AT["id"]])
+@dataclass(frozen=True)
+class Sent:
+    """A follow-up marked sent and what that made next: the chain's next attempt, or the
+    dormant check after its last attempt, or None (a thank-you note, an appointment)."""
+
+    followup: FollowUp
+    next: FollowUp | Notification | None
+
+    @property
+    def next_attempt(self) -> FollowUp | None:
+        return self.next if isinstance(self.next, FollowUp) else None
+
+    @property
+    def dormant_check(self) -> Notification | None:
+        return self.next if isinstance(self.next, Notification) else None
+
+
+def mark_sent(session: Session, user: User, followup_id, *, note: str | None, now: datetime) -> Sent:
+    """Mark sent (`mark_sent_answer`), with the sent follow-up and what it made next as
+    ORM objects: the use case of the pages, the terminal and the mailbox."""
+    answer = mark_sent_answer(session, user, followup_id, note=note, now=now)
+    sent = get_followup(session, user, answer.id)
+    return Sent(sent, made_next(session, user, sent))
+
+
+def made_next(session: Session, user: User, sent: FollowUp) -> FollowUp | Notification | None:
+    """What sending `sent` made: its chain's next attempt (with its job and contact), or
+    the chain's dormant check."""
+    following = session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.user_id == user.id,
+            FollowUp.chain_id == sent.chain_id,
+            FollowUp.attempt_no == sent.attempt_no + 1,
+        )
+    )
+    if following is not None:
+        return get_followup(session, user, following)
+    return session.scalar(
+        select(Notification).where(
+            Notification.user_id == user.id,
+            Notification.kind == kinds.DORMANT_CANDIDATE.name,
+            Notification.chain_id == sent.chain_id,
+        )
+    )
 
 
 # Built once: a statement made per call has its cache key computed on each execution.
@@ -329,52 +261,28 @@ _INSERT_NOTIFICATION = insert(Notification)
 
 
 def mark_sent_answer(
-    session: Session, user: AnyUser | Presented, followup_id, *, note: str | None, now: datetime
+    session: Session, user: AnyUser, followup_id, *, note: str | None, now: datetime
 ) -> Row:
     """Mark sent and make what follows, once: the next attempt or the dormant check. Returns
-    the sent follow-up as a row of `queries.answer_columns` (no ORM object: the hottest
-    write), what the API answers. `user`: the signed-in user, or the token a request
-    presented (api.deps.WriteUnit), signed in here: on PostgreSQL within the send's statement.
+    the sent follow-up as a row of `queries.sent_answer_columns`, read by name (no ORM
+    object: the hottest write), what the API answers.
 
     The conditional UPDATE is the gate: of concurrent calls exactly one matches the
     open row (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
     writers with BEGIN IMMEDIATE); the others see zero rows and answer 409.
     """
-    # On the session's connection with statements built once: a send is the hottest write.
-    conn = session.connection()
-    on_postgresql = conn.dialect.name == "postgresql"
-    if isinstance(user, Presented) and not (on_postgresql and is_id(followup_id)):
-        user = tokens.sign_in_writer(session, user)  # a bad token is a 401 before a bad id's 404
     fid = parse_id(followup_id, "Follow-up")
-    # (No parameter named like a column: Core would add it to the SET clause.)
-    params = {"fid": fid, "now": now, "new_note": note}
-    if on_postgresql:  # the gate and the answer in one statement (and the sign-in)
-        signing_in = isinstance(user, Presented)
-        params.update(user.params() if signing_in else {"uid": user.id})
-        row = conn.execute(_send_and_answer_statement(note is not None, signing_in), params).one_or_none()
-        if signing_in:
-            if row is None:
-                raise Unauthorized(tokens.NO_USER)
-            user = tokens.signed_in(session, row[:_SIGNED_IN], bumped=True)
-            row = row[_SIGNED_IN:]
-        if row is None or row[0] is None:
-            _explain_failure(session, user, fid, "sent")
-        if row[-1] is not None:  # reminded: its reminder, if still unseen, is obsolete
-            _drop_reminder(session, user.id, fid, now)
-    else:
-        params["uid"] = user.id
-        if conn.execute(_send_statement(note is not None), params).rowcount != 1:
-            _explain_failure(session, user, fid, "sent")
+    sent = _send(session, user, fid, note, now)
+    if sent.reminded_at is not None:  # its reminder, if still unseen, is obsolete
         _drop_reminder(session, user.id, fid, now)
-        row = conn.execute(queries.one_followup_row(), params).one()
-    job_id, contact_id, chain_id = row[_AT["job_id"]], row[_AT["contact_id"]], row[_CHAIN]
+    conn = session.connection()
     planner = Planner(session, user)
-    if row[_AT["type"]] == FollowupType.STANDARD.value:
+    if sent.type == FollowupType.STANDARD.value:
         step = planner.after_sent(
-            job_id=job_id, contact_id=contact_id, attempt_no=row[_AT["attempt_no"]], now=now
+            job_id=sent.job_id, contact_id=sent.contact_id, attempt_no=sent.attempt_no, now=now
         )
         shared = {
-            "user_id": user.id, "job_id": job_id, "contact_id": contact_id,
+            "user_id": user.id, "job_id": sent.job_id, "contact_id": sent.contact_id,
             "due_at": step.due_at, "created_at": now,
         }
         if step.kind == "attempt":
@@ -382,10 +290,10 @@ def mark_sent_answer(
                 _INSERT_FOLLOWUP,
                 {
                     **shared,
-                    "chain_id": chain_id,
+                    "chain_id": sent.chain_id,
                     "attempt_no": step.attempt_no,
                     "type": FollowupType.STANDARD.value,
-                    "outreach_id": row[_AT["outreach_id"]],
+                    "outreach_id": sent.outreach_id,
                     "remind_at": clock.start_of_local_day(step.due_at, user.zone),
                     "why": step.why,
                     "due_set_by_user": False,
@@ -399,14 +307,32 @@ def mark_sent_answer(
                 {
                     **shared,
                     "kind": kinds.DORMANT_CANDIDATE.name,
-                    "dedupe_key": str(chain_id),
+                    "dedupe_key": str(sent.chain_id),
                     "message": step.why,
                     "followup_id": fid,
-                    "chain_id": chain_id,
+                    "chain_id": sent.chain_id,
                 },
             )
-    push_after_touch(session, planner, contact_id, now, keep_chain=chain_id, now=now)
-    return row
+    push_after_touch(session, planner, sent.contact_id, now, keep_chain=sent.chain_id, now=now)
+    return sent
+
+
+def _send(session: Session, user: AnyUser, fid: uuid.UUID, note: str | None, now: datetime) -> Row:
+    """The gate and the answer: the sent follow-up's row (`queries.sent_answer_columns`),
+    or 404/409. One statement on PostgreSQL (queries.send_and_answer: the round trip saved
+    is a measurable share of the hottest write, bench/RESULTS.md); SQLite, which cannot
+    UPDATE inside a WITH, runs the same gate and then the same read, in-process and cheap."""
+    conn = session.connection()
+    params = {"fid": fid, "uid": user.id, "now": now, "new_note": note}
+    if conn.dialect.name == "postgresql":
+        sent = conn.execute(queries.send_and_answer(), params).one_or_none()
+    elif conn.execute(queries.send(), params).rowcount == 1:
+        sent = conn.execute(queries.sent_answer(), params).one()
+    else:
+        sent = None
+    if sent is None:
+        _explain_failure(session, user, fid, "sent")
+    return sent
 
 
 def cancel_followup(session: Session, user: User, followup_id, *, now: datetime) -> None:
@@ -434,17 +360,8 @@ def cancel_open(
     """Cancel the open follow-ups matching `where`, and the pending dormant checks of
     their chains (a reply or a closed job settles them). Returns follow-ups cancelled."""
     _drop_pending_reminders(session, user_id, and_(queries.is_open(), where), now)
-    chains = select(FollowUp.chain_id).where(FollowUp.user_id == user_id, where)
     session.execute(
-        update(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.kind == kinds.DORMANT_CANDIDATE.name,
-            Notification.sent_at.is_(None),
-            Notification.cancelled_at.is_(None),
-            Notification.chain_id.in_(chains),
-        )
-        .values(cancelled_at=now),
+        queries.cancel_dormant_checks(user_id, where, now),
         execution_options={"synchronize_session": False},
     )
     result = session.execute(
@@ -462,7 +379,7 @@ def _drop_pending_reminders(
     """A reminder not yet seen is obsolete once its follow-up is sent, cancelled or moved."""
     matched = Notification.followup_id.in_(select(FollowUp.id).where(FollowUp.user_id == user_id, where))
     session.execute(
-        _cancel_pending_reminders(user_id, matched), {"now": now},
+        queries.cancel_pending_reminders(user_id, matched), {"now": now},
         execution_options={"synchronize_session": False},
     )
 

@@ -1,14 +1,19 @@
-"""The terminal user's verbs, registered into the Typer app of cli.py."""
+"""The terminal user's verbs, registered into the Typer app of cli.py in the order `--help`
+lists them."""
 
 from __future__ import annotations
 
 import typer
 
-from followups.commands import records, rules, stats, transfer, users
+from followups.commands import followups, jobs_contacts, outreach, rules, stats, transfer, users
 
 
 def register(app: typer.Typer) -> None:
-    records.register(app)
+    app.command("due")(followups.due)
+    app.add_typer(outreach.outreach_app, name="outreach")
+    app.command("send")(followups.send)
+    app.command("snooze")(followups.snooze)
+    jobs_contacts.register(app)
     users.register(app)
     transfer.register(app)
     rules.register(app)

@@ -19,7 +19,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -29,7 +28,7 @@ from followups.db import Database
 from followups.errors import DomainError
 from followups.migrate import is_at_head, upgrade
 from followups.models import User
-from followups.users.service import email_key
+from followups.users import service as users
 
 
 def out() -> Console:
@@ -156,16 +155,16 @@ def pick_user(session: Session, email: str | None) -> User:
 
 def _named_or_only(session: Session, email: str | None) -> User:
     if email:
-        user = session.scalar(select(User).where(User.email_key == email_key(email)))
+        user = users.find_user(session, email)
         if user is None:
             fail(f"there is no user {email.strip()!r} (`followups user list` shows them)")
         return user
-    users = session.scalars(select(User).order_by(User.created_at, User.id).limit(2)).all()
-    if not users:
+    found = users.list_users(session, limit=2)
+    if not found:
         fail(
             "there is no user yet: add one with `followups user add EMAIL`"
             " (or try `followups demo`)"
         )
-    if len(users) > 1:
+    if len(found) > 1:
         fail("there are several users: pick one with --user EMAIL (or FOLLOWUPS_USER)")
-    return users[0]
+    return found[0]

@@ -13,7 +13,6 @@ from typing import Annotated, TextIO
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from sqlalchemy import func, select
 
 from followups.commands.common import (
     JsonOption,
@@ -29,7 +28,6 @@ from followups.commands.common import (
 )
 from followups.config import Settings
 from followups.migrate import is_at_head, upgrade
-from followups.models import User
 from followups.transfer import backup as backups
 from followups.transfer import csv_import, demo, export, json_import
 from followups.transfer.csv_import import ImportRejected
@@ -267,7 +265,7 @@ def fill_demo(
     now = datetime.now(UTC)
     password = None
     with database() as db, db.transaction() as session:
-        if not user and not session.scalar(select(func.count()).select_from(User)):
+        if not user and not users.any_user(session):
             password = secrets.token_urlsafe(12)
             me = users.register(
                 session, email=DEMO_EMAIL, password=password, timezone=timezone, now=now

@@ -9,11 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
 
 from followups import clock
 from followups.commands.common import JsonOption, database, fail, handled, out, print_json, say
-from followups.models import User
 from followups.transfer import values
 from followups.transfer.export import iso
 from followups.users import service as users
@@ -84,7 +82,7 @@ def add(
 def list_users(as_json: JsonOption = False) -> None:
     """The users of this database."""
     with database() as db, db.transaction(write=False) as session:
-        rows = session.scalars(select(User).order_by(User.created_at, User.id)).all()
+        rows = users.list_users(session)
     if as_json:
         print_json(
             [

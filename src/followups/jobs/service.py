@@ -13,31 +13,24 @@ from sqlalchemy.orm import Session
 from followups import cadence as cad
 from followups.chains.service import cancel_open, new_chain
 from followups.models import FollowUp, FollowupType, Job, Outreach, Stage, User
-from followups.owned import get_owned
+from followups.owned import add_owned, edit_owned, get_owned, list_owned
 
 CLOSE_REASONS = {Stage.REJECTED: "Job rejected", Stage.DORMANT: "Marked dormant"}
 INTERVIEW_STAGES = frozenset({Stage.HR, Stage.TECH})
 # Stages at which the stage-aware rule makes no outreach cadence.
 STAGE_STOPS = INTERVIEW_STAGES | {Stage.OFFER}
+EDITABLE = ("company", "role", "url")
 
 
 def create_job(
     session: Session, user: User, *, company: str, role: str, url: str | None, stage: Stage, now: datetime
 ) -> Job:
-    job = Job(
-        user_id=user.id, company=company, role=role, url=url, stage=stage.value,
-        created_at=now, updated_at=now,
-    )
-    session.add(job)
-    session.flush()
-    return job
+    fields = {"company": company, "role": role, "url": url, "stage": stage.value}
+    return add_owned(session, Job, user.id, fields, now=now)
 
 
 def list_jobs(session: Session, user: User, *, archived: bool) -> Sequence[Job]:
-    archived_filter = Job.archived_at.is_not(None) if archived else Job.archived_at.is_(None)
-    return session.scalars(
-        select(Job).where(Job.user_id == user.id, archived_filter).order_by(Job.created_at, Job.id)
-    ).all()
+    return list_owned(session, Job, user.id, archived=archived)
 
 
 def get_job(session: Session, user: User, job_id, *, for_update: bool = False) -> Job:
@@ -47,14 +40,8 @@ def get_job(session: Session, user: User, job_id, *, for_update: bool = False) -
 def update_job(session: Session, user: User, job_id, *, changes: dict, now: datetime) -> Job:
     # Locked: two racing stage changes must not both make a thank-you note.
     job = get_job(session, user, job_id, for_update="stage" in changes)
-    for name in ("company", "role", "url"):
-        if name in changes:
-            setattr(job, name, changes[name])
-    if "archived" in changes:
-        if changes["archived"] and job.archived_at is None:
-            job.archived_at = now
-        elif not changes["archived"]:
-            job.archived_at = None
+    edit_owned(job, changes, EDITABLE, now=now)
+    # The stage is what a job has and a contact has not: it can end the job's cadence.
     if "stage" in changes and changes["stage"].value != job.stage:
         job.stage = changes["stage"].value
         reason = CLOSE_REASONS.get(changes["stage"])
@@ -62,7 +49,6 @@ def update_job(session: Session, user: User, job_id, *, changes: dict, now: date
             cancel_open(session, user.id, FollowUp.job_id == job.id, reason=reason, now=now)
         elif user.rule_set.stage_aware:
             _stage_moved(session, user, job, changes["stage"], now)
-    job.updated_at = now
     session.flush()
     return job
 

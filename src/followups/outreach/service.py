@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -13,9 +15,9 @@ from followups import cadence as cad
 from followups import clock, phrases
 from followups.chains.planner import Planner
 from followups.chains.service import cancel_open, new_chain, push_after_touch
-from followups.contacts.service import get_contact
+from followups.contacts.service import create_contact, get_contact
 from followups.errors import Invalid, NotFound
-from followups.jobs.service import STAGE_STOPS, get_job
+from followups.jobs.service import STAGE_STOPS, create_job, get_job
 from followups.models import (
     ANSWERS,
     CLOSED_STAGES,
@@ -62,28 +64,118 @@ def _cadence_stopped(user: User, job: Job | None, contact: Contact | None) -> bo
     )
 
 
-def create_outreach(
+@dataclass(frozen=True)
+class NewJob:
+    """A job named by its company and role: the user's job with that name, or a new one."""
+
+    company: str
+    role: str
+    url: str | None = None  # for a new job
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """A person named by email (when given) or by name: the user's contact, or a new one."""
+
+    name: str
+    email: str | None = None
+    company: str | None = None  # for a new contact
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an outreach did: the outreach, the follow-up it scheduled (None:
+    a reply, a stop, or none asked for), its job and contact and whether each is new."""
+
+    outreach: Outreach
+    followup: FollowUp | None
+    job: Job | None
+    contact: Contact | None
+    job_created: bool = False
+    contact_created: bool = False
+
+
+def fold(text: str) -> str:
+    """How names are compared when a job or contact is found by name (the CSV import's
+    matching too): without case, also beyond ASCII."""
+    return text.casefold()
+
+
+def find_job(session: Session, user: User, company: str, role: str) -> Job | None:
+    """The user's first job with this company and role, compared with `fold`."""
+    key = (fold(company), fold(role))
+    rows = session.execute(
+        select(Job.id, Job.company, Job.role).where(Job.user_id == user.id).order_by(Job.created_at, Job.id)
+    )
+    found = next((jid for jid, c, r in rows if (fold(c), fold(r)) == key), None)
+    return session.get(Job, found) if found else None
+
+
+def find_contact(session: Session, user: User, name: str | None, email: str | None) -> Contact | None:
+    """The user's first contact with this email when one is given, else with this name."""
+    rows = session.execute(
+        select(Contact.id, Contact.name, Contact.email)
+        .where(Contact.user_id == user.id)
+        .order_by(Contact.created_at, Contact.id)
+    )
+    if email:
+        found = next((cid for cid, _n, e in rows if fold(e or "") == fold(email)), None)
+    else:
+        found = next((cid for cid, n, _e in rows if fold(n) == fold(name or "")), None)
+    return session.get(Contact, found) if found else None
+
+
+def _job(session: Session, user: User, job: str | uuid.UUID | NewJob | None, now: datetime):
+    if job is None:
+        return None, False
+    if not isinstance(job, NewJob):
+        return get_job(session, user, job), False
+    found = find_job(session, user, job.company, job.role)
+    if found is not None:
+        return found, False
+    made = create_job(
+        session, user, company=job.company, role=job.role, url=job.url, stage=Stage.APPLIED, now=now
+    )
+    return made, True
+
+
+def _contact(session: Session, user: User, contact: str | uuid.UUID | NewContact | None, now: datetime):
+    if contact is None:
+        return None, False
+    if not isinstance(contact, NewContact):
+        return get_contact(session, user, contact), False
+    found = find_contact(session, user, contact.name, contact.email)
+    if found is not None:
+        return found, False
+    fields = {"name": contact.name, "email": contact.email, "company": contact.company}
+    return create_contact(session, user, fields=fields, now=now), True
+
+
+def record_outreach(
     session: Session,
     user: User,
     *,
-    job_id: str | None,
-    contact_id: str | None,
+    job: str | uuid.UUID | NewJob | None,
+    contact: str | uuid.UUID | NewContact | None,
     channel: Channel,
     sent_at: datetime | None,
     note: str | None,
     outcome: Outcome,
-    create_followup: bool,
     now: datetime,
     resume_on: str | None = None,
-) -> tuple[Outreach, FollowUp | None]:
-    require_job_or_contact(job_id, contact_id)
-    job = get_job(session, user, job_id) if job_id is not None else None
-    contact = get_contact(session, user, contact_id) if contact_id is not None else None
+    create_followup: bool = True,
+) -> Recorded:
+    """Record an outreach to a job and/or a contact, each given by id or found by name
+    (and made when missing), and start its follow-up chain under the user's rules: the one
+    use case behind the API, the pages, the terminal and the mailbox."""
+    require_job_or_contact(job, contact)
+    the_job, job_created = _job(session, user, job, now)
+    person, contact_created = _contact(session, user, contact, now)
     resume_day = _resume_on(resume_on, outcome, user, now)
     outreach = Outreach(
         user_id=user.id,
-        job_id=job.id if job else None,
-        contact_id=contact.id if contact else None,
+        job_id=the_job.id if the_job else None,
+        contact_id=person.id if person else None,
         channel=channel.value,
         sent_at=sent_at or now,
         note=note,
@@ -96,9 +188,9 @@ def create_outreach(
     session.flush()
     planner = Planner(session, user)
     if outcome in REPLIES:
-        _settle_thread(session, user, outreach, contact, outcome, now)
+        _settle_thread(session, user, outreach, person, outcome, now)
     followup = None
-    if create_followup and outcome not in REPLIES and not _cadence_stopped(user, job, contact):
+    if create_followup and outcome not in REPLIES and not _cadence_stopped(user, the_job, person):
         if resume_day is not None:
             followup = _resume(session, user, outreach, resume_day, resume_on, now)
         else:
@@ -110,7 +202,7 @@ def create_outreach(
         session, planner, outreach.contact_id, outreach.sent_at,
         keep_chain=followup.chain_id if followup else None, now=now,
     )
-    return outreach, followup
+    return Recorded(outreach, followup, the_job, person, job_created, contact_created)
 
 
 def _thread(user: User, outreach: Outreach) -> ColumnElement[bool]:

@@ -1,16 +1,18 @@
 """Importing jobs, contacts and past outreach from a CSV file.
 
-Two passes. `parse_csv` reads and checks every row (no database): any bad row makes
-the whole file rejected, each problem reported as `line N: field: message`. Then
-`plan_import` matches the rows against what the user has, and `write_plan` inserts
-only what is new, in bulk, inside the caller's one transaction.
+Two passes. `parse_csv` (transfer/csv_parse.py) reads and checks every row (no
+database): any bad row makes the whole file rejected. Then `plan_import` matches the
+rows against what the user has, and `write_plan` inserts only what is new, in bulk,
+inside the caller's one transaction.
 
 Idempotent by natural keys, without extra columns: a job is its (company, role),
-case-insensitively; a contact its email, or its name when the row has no email; an
+case-insensitively; a contact its email, or its name when the row has no email (as
+`record_outreach` finds them: outreach.service.fold); an
 outreach its (job, contact, sent at). Re-importing a file creates nothing new, and
 existing records are left as they are.
 
-Outreach with no reply gets attempt 1 by the same rules as `create_outreach`, as if
+Outreach with no reply gets attempt 1 by the same rules as `record_outreach` (the
+planner's rule code, run in bulk: chains.planner.BulkPlanner), as if
 the rows had been recorded one by one in the order they were sent: the user's cadence
 (adaptive delays, weekends, holidays), none after a reply or towards a closed or archived
 job or an archived contact, and the user's job-search rules: the stage-aware stop, one
@@ -21,27 +23,24 @@ follow-ups already there move back, as a new touch moves them) and the company s
 
 from __future__ import annotations
 
-import csv
-import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
 from followups.chains import queries
-from followups.chains.planner import Planner
+from followups.chains.planner import BulkPlanner, Planner
 from followups.chains.service import cancel_open, push_after_touch
 from followups.jobs.service import STAGE_STOPS
 from followups.models import (
     CLOSED_STAGES,
     REPLIES,
-    Channel,
     Contact,
     FollowUp,
     FollowupType,
@@ -51,208 +50,15 @@ from followups.models import (
     Stage,
     User,
 )
-from followups.transfer import columns, values
+from followups.outreach.service import fold
+from followups.transfer.csv_parse import ImportRejected, Parsed, Row, RowError, parse_csv
 
+# What the import's callers read from here; the parsing is csv_parse's.
+__all__ = [
+    "CHUNK", "ImportRejected", "Parsed", "Plan", "Row", "RowError",
+    "parse_csv", "plan_import", "settle_existing", "write_plan",
+]
 CHUNK = 5000
-
-
-@dataclass(slots=True)
-class Row:
-    line: int
-    company: str | None
-    role: str | None
-    url: str | None
-    stage: Stage | None
-    sent_at: datetime | None
-    contact: str | None
-    email: str | None
-    note: str | None
-    channel: Channel
-    outcome: Outcome
-    resume_on: date | None
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-@dataclass
-class Parsed:
-    rows: list[Row] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    ignored_columns: tuple[str, ...] = ()
-
-
-class ImportRejected(Exception):
-    """The file has bad rows: nothing was written."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
-        self.errors = errors
-
-
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def parse_csv(lines: Iterable[str], *, tz: ZoneInfo, day_first: bool = False) -> Parsed:
-    """Read and check every row. Blank rows are skipped; line numbers are the file's."""
-    it = iter(lines)
-    parsed = Parsed()
-    first = next(it, None)
-    if first is None:
-        parsed.errors.append(RowError(1, "header", "the file is empty"))
-        return parsed
-
-    def chained() -> Iterator[str]:
-        yield first
-        yield from it
-
-    reader = csv.reader(chained(), delimiter=_delimiter(first))
-    try:
-        header = next(reader)
-        mapping = columns.map_header(header)
-        parsed.ignored_columns = mapping.ignored
-        idx = mapping.index
-        if not ({"company", "role"} <= idx.keys() or idx.keys() & {"contact", "email"}):
-            parsed.errors.append(RowError(1, "header", _no_columns_message(header)))
-            return parsed
-        dropped = 0
-        while True:
-            start = reader.line_num + 1
-            cells = next(reader, None)
-            if cells is None:
-                break
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                parsed.errors.append(
-                    RowError(
-                        start,
-                        "row",
-                        f"has {len(cells)} cells but the header has {len(header)}"
-                        " (a comma in an unquoted value?)",
-                    )
-                )
-                continue
-            row = _row(start, cells, idx, tz, day_first, parsed.errors)
-            if row is None:
-                continue
-            if row.sent_at is None and (
-                row.note
-                or _cell(cells, idx, "channel").strip()
-                or _cell(cells, idx, "outcome").strip()
-            ):
-                dropped += 1
-                if dropped <= 5:
-                    parsed.warnings.append(
-                        f"line {start}: no date applied, so notes, channel and outcome"
-                        " are not recorded "
-                        "(they belong to an outreach)"
-                    )
-            parsed.rows.append(row)
-        if dropped > 5:
-            parsed.warnings.append(f"... and {dropped - 5} more rows without a date applied")
-    except csv.Error as exc:
-        parsed.errors.append(RowError(reader.line_num, "row", f"unreadable CSV: {exc}"))
-    return parsed
-
-
-def _no_columns_message(header: list[str]) -> str:
-    seen = ", ".join(repr(h) for h in header) or "nothing"
-    return (
-        f"found {seen}; need Company and Role columns (or a Contact / Email column). "
-        f"Known headers: {', '.join(columns.EXPORT_HEADER)} and their usual aliases"
-    )
-
-
-def _cell(cells: list[str], idx: dict[str, int], name: str) -> str:
-    col = idx.get(name)
-    return cells[col] if col is not None and col < len(cells) else ""
-
-
-def _row(
-    line: int,
-    cells: list[str],
-    idx: dict[str, int],
-    tz: ZoneInfo,
-    day_first: bool,
-    errors: list[RowError],
-) -> Row | None:
-    before = len(errors)
-
-    def check(name: str, fn: Callable[[str], object]):
-        raw = _cell(cells, idx, name)
-        try:
-            return fn(raw)
-        except ValueError as exc:
-            errors.append(RowError(line, columns.LABELS[name], str(exc)))
-            return None
-
-    company = check("company", lambda r: values.text(r, values.NAME_MAX))
-    role = check("role", lambda r: values.text(r, values.NAME_MAX))
-    url = check("url", lambda r: values.text(r, values.URL_MAX))
-    contact = check("contact", lambda r: values.text(r, values.NAME_MAX))
-    email = check(
-        "email", lambda r: values.email(v) if (v := values.text(r, values.EMAIL_MAX)) else None
-    )
-    note = check("notes", lambda r: values.text(r, values.NOTE_MAX, multiline=True))
-    stage = check("status", lambda r: _lookup(columns.STATUS, r, "status", Stage.APPLIED))
-    channel = check(
-        "channel", lambda r: _lookup(columns.CHANNEL, r, "channel", Channel.OTHER)
-    )
-    outcome = check(
-        "outcome", lambda r: _lookup(columns.OUTCOME, r, "outcome", Outcome.NONE)
-    )
-    sent_at = check(
-        "date", lambda r: values.when(r, tz, day_first=day_first) if r.strip() else None
-    )
-    resume_on = check(
-        "resume",
-        lambda r: clock.local_date(values.when(r, tz, day_first=day_first), tz) if r.strip() else None,
-    )
-    if len(errors) > before:
-        return None
-    if resume_on is not None and outcome != Outcome.LATER:
-        errors.append(RowError(line, "resume on", "is only taken with outcome LATER"))
-        return None
-    if role and not company:
-        errors.append(RowError(line, "company", "is required with a role"))
-        return None
-    if company and not role and not (contact or email):
-        errors.append(
-            RowError(line, "role", "is required (a row is a job, company and role, or a contact)")
-        )
-        return None
-    if not (company or contact or email):
-        errors.append(RowError(line, "row", "has neither company and role nor a contact"))
-        return None
-    # A contact known only by email is named after it.
-    return Row(
-        line, company, role, url, stage, sent_at, contact or email, email, note, channel, outcome,
-        resume_on,
-    )
-
-
-def _lookup(table: dict, raw: str, what: str, default):
-    if not raw.strip():
-        return default
-    value = columns.lookup(table, raw)
-    if value is None:
-        names = ", ".join(dict.fromkeys(m.value for m in table.values()))
-        raise ValueError(
-            f"{raw.strip()!r} is not a known {what} (use one of {names} or a usual synonym)"
-        )
-    return value
 
 
 # --- matching and writing -------------------------------------------------------------
@@ -301,14 +107,9 @@ class _Wanted:
     outreach_id: uuid.UUID
 
 
-def _fold(value: str) -> str:
-    return value.casefold()
-
-
 def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime) -> Plan:
     """What the rows add to what the user has: new records as dicts ready to insert."""
-    planner = Planner(session, user)
-    tz, rules = user.zone, planner.rules
+    tz, rules = user.zone, user.rule_set
     stops = CLOSED_STAGES | STAGE_STOPS if rules.stage_aware else CLOSED_STAGES
     plan = Plan()
     jobs: dict[tuple[str, str], _Known] = {}
@@ -318,7 +119,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
         .order_by(Job.created_at, Job.id)
     ):
         jobs.setdefault(
-            (_fold(company), _fold(role)),
+            (fold(company), fold(role)),
             _Known(jid, archived_at is None and Stage(stage) not in stops, False, company=company),
         )
     by_email: dict[str, _Known] = {}
@@ -330,8 +131,8 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
     ):
         known = _Known(cid, archived_at is None, False, name=name, company=company)
         if email:
-            by_email.setdefault(_fold(email), known)
-        by_name.setdefault(_fold(name), known)
+            by_email.setdefault(fold(email), known)
+        by_name.setdefault(fold(name), known)
     sent: set[tuple] = {
         tuple(r)
         for r in session.execute(
@@ -352,7 +153,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
     for row in rows:
         job = None
         if row.role:
-            key = (_fold(row.company), _fold(row.role))
+            key = (fold(row.company), fold(row.role))
             job = jobs.get(key)
             if job is None:
                 stage = row.stage or Stage.APPLIED
@@ -374,13 +175,13 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
         contact = None
         if row.contact:
             contact = (
-                by_email.get(_fold(row.email)) if row.email else by_name.get(_fold(row.contact))
+                by_email.get(fold(row.email)) if row.email else by_name.get(fold(row.contact))
             )
             if contact is None:
                 contact = _Known(uuid.uuid4(), True, True, name=row.contact)
                 if row.email:
-                    by_email[_fold(row.email)] = contact
-                by_name.setdefault(_fold(row.contact), contact)
+                    by_email[fold(row.email)] = contact
+                by_name.setdefault(fold(row.contact), contact)
                 new_contacts[contact.id] = {
                     **base,
                     "id": contact.id,
@@ -441,7 +242,7 @@ def plan_import(session: Session, user: User, rows: list[Row], *, now: datetime)
                 plan.followups.append(_first_followup(base, step, tz, key3, oid, set_by_user=True))
             continue
         wanted.append(_Wanted(row.sent_at, job, contact, key3, oid))
-    _place(session, planner, plan, wanted, replies, new_contacts, base)
+    _place(session, user, plan, wanted, replies, new_contacts, base)
     return plan
 
 
@@ -452,86 +253,37 @@ def _latest(
         replies[job_id] = (at, outcome)
 
 
-def _company_key(name: str | None) -> str:
-    return name.strip().lower() if name else ""
-
-
-def _company_of(w: _Wanted, new_contacts: dict[uuid.UUID, dict]) -> str | None:
-    """The company a follow-up is for: its job's, else its contact's (as the planner's)."""
-    if w.job is not None:
-        name = w.job.company
-    elif w.contact is not None:
-        name = new_contacts[w.contact.id]["company"] if w.contact.new else w.contact.company
-    else:
-        name = None
-    return name.strip() if name and name.strip() else None
-
-
 def _place(
     session: Session,
-    planner: Planner,
+    user: User,
     plan: Plan,
     wanted: list[_Wanted],
     replies: dict[uuid.UUID, tuple[datetime, Outcome]],
     new_contacts: dict[uuid.UUID, dict],
     base: dict,
 ) -> None:
-    """Attempt 1 for each wanted row, in the order they were sent, under the user's rules.
-    What a rule needs from the database is read once for the whole file, and only when
-    the rule is on."""
-    user, rules, tz = planner.user, planner.rules, planner.tz
-    cadence = planner.cadence
-    replied = {jid: at for jid, (at, _) in replies.items()}
-    if rules.thread_by_job:
-        for jid, at in session.execute(
-            select(Outreach.job_id, func.max(Outreach.sent_at))
-            .where(
-                Outreach.user_id == user.id,
-                Outreach.deleted_at.is_(None),
-                Outreach.job_id.is_not(None),
-                Outreach.outcome.in_([o.value for o in REPLIES]),
-            )
-            .group_by(Outreach.job_id)
-        ):
-            replied[jid] = max(at, replied.get(jid, at))
-    last: dict[uuid.UUID, datetime] = {}
-    if rules.min_gap_days:
-        # A touch is an outreach or a sent follow-up, as the planner's `_last_touch`.
-        touches = [plan.touches.items()]
-        for model, alive in ((Outreach, Outreach.deleted_at.is_(None)), (FollowUp, FollowUp.sent_at.is_not(None))):
-            touches.append(
-                session.execute(
-                    select(model.contact_id, func.max(model.sent_at))
-                    .where(model.user_id == user.id, model.contact_id.is_not(None), alive)
-                    .group_by(model.contact_id)
-                )
-            )
-        for cid, at in itertools.chain(*touches):
-            last[cid] = max(at, last.get(cid, at))
-    busy: dict[str, set[date]] = {}
-    if rules.spread_by_company:
-        stmt = queries.with_job_and_contact(select(FollowUp.due_at, Job.company, Contact.company))
-        for due_at, job_company, contact_company in session.execute(
-            stmt.where(FollowUp.user_id == user.id, queries.is_open())
-        ):
-            key = _company_key(job_company if job_company is not None else contact_company)
-            if key:
-                busy.setdefault(key, set()).add(clock.local_date(due_at, tz))
-
+    """Attempt 1 for each wanted row, in the order they were sent, by the planner's rules
+    in bulk: what a rule needs from the database is read once for the whole file, and
+    only when the rule is on."""
+    contacts = {w.contact.id: w.contact for w in wanted if w.contact is not None}
+    planner = BulkPlanner(
+        session,
+        user,
+        touches=plan.touches,
+        replies={jid: at for jid, (at, _) in replies.items()},
+        names={cid: c.name for cid, c in contacts.items()},
+        job_companies={w.job.id: w.job.company for w in wanted if w.job is not None},
+        contact_companies={
+            cid: new_contacts[cid]["company"] if c.new else c.company for cid, c in contacts.items()
+        },
+    )
     for w in sorted(wanted, key=lambda w: w.sent_at):
-        reply_at = replied.get(w.job.id) if rules.thread_by_job and w.job is not None else None
-        if reply_at is not None and reply_at >= w.sent_at:
+        job_id, contact_id = w.key[0], w.key[1]
+        if planner.settled(job_id, w.sent_at):
             continue  # a reply sent after it settled the job
-        gap = company = None
-        if w.contact is not None:
-            gap = (w.contact.name, last.get(w.contact.id))
-        name = _company_of(w, new_contacts) if rules.spread_by_company else None
-        if name:
-            company = (name, frozenset(busy.get(_company_key(name), ())))
-        step = cad.first_attempt(w.sent_at, tz, cadence, planner.limits_from(gap, company))
-        plan.followups.append(_first_followup(base, step, tz, w.key, w.outreach_id))
-        if name:
-            busy.setdefault(_company_key(name), set()).add(clock.local_date(step.due_at, tz))
+        step = planner.first_attempt(w.sent_at, job_id=job_id, contact_id=contact_id)
+        plan.followups.append(_first_followup(base, step, user.zone, w.key, w.outreach_id))
+        planner.placed(step.due_at, job_id=job_id, contact_id=contact_id)
 
 
 def settle_existing(session: Session, user: User, plan: Plan, *, now: datetime) -> None:

@@ -25,7 +25,6 @@ from followups.jobs.service import create_job, update_job
 from followups.models import (
     Channel,
     Contact,
-    FollowUp,
     FollowupType,
     Job,
     Outcome,
@@ -33,7 +32,7 @@ from followups.models import (
     Stage,
     User,
 )
-from followups.outreach.service import create_outreach, update_outreach
+from followups.outreach.service import record_outreach, update_outreach
 
 COMPANIES = [
     "Acme Analytics",
@@ -186,11 +185,11 @@ def fill(session: Session, user: User, *, now: datetime) -> DemoSummary:
         sent_at = past(local(days_ago, hour, rng.choice((0, 15, 30, 45))))
         job = jobs[n % len(jobs)]
         contact = contacts[n % len(contacts)] if n % 3 != 2 else None
-        made, followup = create_outreach(
+        recorded = record_outreach(
             session,
             user,
-            job_id=str(job.id),
-            contact_id=str(contact.id) if contact else None,
+            job=job.id,
+            contact=contact.id if contact else None,
             channel=rng.choice(list(Channel)),
             sent_at=sent_at,
             note=rng.choice(NOTES),
@@ -198,22 +197,15 @@ def fill(session: Session, user: User, *, now: datetime) -> DemoSummary:
             create_followup=True,
             now=sent_at,
         )
-        outreach.append((made, followup, job))
+        outreach.append((recorded.outreach, recorded.followup, job))
 
     # Some history: a chain moved on, a reply, closed jobs, a dormant check.
     sent_twice = False
     for _made, followup, _job in outreach[8:12]:
         if followup is not None and followup.due_at < now:
-            sent = mark_sent(
+            nxt = mark_sent(
                 session, user, followup.id, note="Nudged politely", now=followup.due_at
-            )
-            nxt = session.scalar(
-                select(FollowUp).where(
-                    FollowUp.user_id == user.id,
-                    FollowUp.chain_id == sent.chain_id,
-                    FollowUp.attempt_no == 2,
-                )
-            )
+            ).next_attempt
             if nxt is not None and nxt.due_at < now and not sent_twice:
                 # The last attempt sent: a dormant check falls due later.
                 mark_sent(session, user, nxt.id, note=None, now=nxt.due_at)

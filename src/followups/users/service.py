@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -160,3 +161,16 @@ def revoke_calendar_token(session: Session, user: User) -> None:
 
 def user_by_calendar_token(session: Session, token: str) -> User | None:
     return session.scalar(select(User).where(User.calendar_token == token)) if token else None
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email_key == email_key(email)))
+
+
+def list_users(session: Session, *, limit: int | None = None) -> Sequence[User]:
+    """The users of this database, oldest first."""
+    return session.scalars(select(User).order_by(User.created_at, User.id).limit(limit)).all()
+
+
+def any_user(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None

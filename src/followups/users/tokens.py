@@ -1,8 +1,6 @@
-"""Bearer tokens: what a request presents, and the sign-ins of the hottest requests.
-
-Apart from followups.users.service so that the follow-up services can sign a request in
-within their own statement (mark-sent on PostgreSQL: followups.chains.service) without
-importing the account services, which import theirs.
+"""Bearer tokens: what a request presents, and the sign-ins of the hottest requests (the
+follow-up list and mark-sent), which the edge does (followups.api.deps) before it calls a
+service with the signed-in user.
 """
 
 from __future__ import annotations
@@ -46,12 +44,12 @@ TOKEN_OF = (
     ApiToken.expires_at > bindparam("signed_in_at"),
 )
 # SignedIn's columns, in its field order.
-SIGNED_IN_COLUMNS = [User.__table__.c[f.name] for f in fields(SignedIn)]
-_SIGNED_IN_USER = select(*SIGNED_IN_COLUMNS).where(*TOKEN_OF)
+_SIGNED_IN_COLUMNS = [User.__table__.c[f.name] for f in fields(SignedIn)]
+_SIGNED_IN_USER = select(*_SIGNED_IN_COLUMNS).where(*TOKEN_OF)
 # A write's, on PostgreSQL: with the bump of the user's row (followups.replica) in the same
 # statement, a round trip fewer on the hottest write.
-SIGNED_IN_WRITER = (
-    update(User.__table__).where(*TOKEN_OF).values(write_seq=User.write_seq + 1).returning(*SIGNED_IN_COLUMNS)
+_SIGNED_IN_WRITER = (
+    update(User.__table__).where(*TOKEN_OF).values(write_seq=User.write_seq + 1).returning(*_SIGNED_IN_COLUMNS)
 )
 
 
@@ -66,18 +64,13 @@ def sign_in_writer(session: Session, presented: Presented) -> SignedIn:
     (mark-sent; a refused one rolls back), as a SignedIn: on PostgreSQL the bump of the
     user's row comes with the sign-in."""
     bumps = replica.on_postgresql(session)
-    return _signed_in(session, SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER, presented, bumped=bumps)
+    return _signed_in(session, _SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER, presented, bumped=bumps)
 
 
 def _signed_in(session: Session, statement, presented: Presented, *, bumped: bool) -> SignedIn:
     row = session.connection().execute(statement, presented.params()).one_or_none()
     if row is None:
         raise Unauthorized(NO_USER)
-    return signed_in(session, row, bumped=bumped)
-
-
-def signed_in(session: Session, row, *, bumped: bool) -> SignedIn:
-    """The user of a row of SIGNED_IN_COLUMNS, the session then acting for them."""
-    user = SignedIn(*row)
+    user = SignedIn(*row)  # the session then acts for them
     replica.acting_for(session, user, bumped=bumped)
     return user

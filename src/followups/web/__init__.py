@@ -11,10 +11,20 @@ from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from followups.web.pages import auth, missing, notifications, outreach, records, settings, stats, today
+from followups.web.pages import (
+    answers,
+    auth,
+    jobs_contacts,
+    missing,
+    notifications,
+    outreach,
+    settings,
+    stats,
+    today,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, today, outreach, records, notifications, settings, stats, missing):
+for _module in (auth, today, outreach, jobs_contacts, answers, notifications, settings, stats, missing):
     router.include_router(_module.router)
 
 

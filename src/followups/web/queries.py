@@ -1,7 +1,8 @@
 """What the pages ask that the services do not: counts, timelines and look-ups.
 
-Built on the bucket statements of followups.queries, so a tab's count and its list
-can never disagree with the API's buckets. Every statement filters on the owner.
+Built on the bucket statements of followups.chains.queries (a tab's list is its
+`due_list`), so a tab's count and its list can never disagree with the API's buckets.
+Every statement filters on the owner.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followups import clock
-from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.models import Contact, FollowUp, Job, Notification, Outreach, User
 
@@ -47,11 +47,9 @@ def tab_counts(session: Session, user: User, now: datetime) -> TabCounts:
 
 
 def tab_items(session: Session, user: User, bucket: str, now: datetime, limit: int) -> Sequence[FollowUp]:
-    stmt = queries.due_bucket(user.id, bucket, now, user.zone)
     days = buckets.BY_NAME[bucket].page_horizon_days
-    if days is not None:
-        stmt = stmt.where(FollowUp.due_at < buckets.horizon(now, user.zone, days))
-    return session.scalars(stmt.limit(limit)).all()
+    until = buckets.horizon(now, user.zone, days) if days is not None else None
+    return session.scalars(queries.due_bucket(user.id, bucket, now, user.zone, limit, until=until)).all()
 
 
 def outreach_by_id(session: Session, user: User, ids: Iterable[uuid.UUID | None]) -> dict:
@@ -64,27 +62,6 @@ def outreach_by_id(session: Session, user: User, ids: Iterable[uuid.UUID | None]
         )
     )
     return {r.id: r for r in rows}
-
-
-def next_in_chain(session: Session, user: User, sent: FollowUp) -> FollowUp | None:
-    return session.scalar(
-        select(FollowUp).where(
-            FollowUp.user_id == user.id,
-            FollowUp.chain_id == sent.chain_id,
-            FollowUp.attempt_no == sent.attempt_no + 1,
-        )
-    )
-
-
-def dormant_check(session: Session, user: User, chain_id: uuid.UUID) -> Notification | None:
-    """The dormant-candidate check that sending a chain's last attempt made."""
-    return session.scalar(
-        select(Notification).where(
-            Notification.user_id == user.id,
-            Notification.kind == kinds.DORMANT_CANDIDATE.name,
-            Notification.chain_id == chain_id,
-        )
-    )
 
 
 def unseen_filter(user: User, now: datetime):
@@ -154,7 +131,7 @@ def history(
         n_where = Notification.contact_id == contact.id
         o_where = Outreach.contact_id == contact.id
     followups = session.scalars(
-        queries.embedded(queries.with_job_and_contact(select(FollowUp)))
+        queries.with_records()
         .where(FollowUp.user_id == user.id, fu_where)
         .order_by(FollowUp.created_at, FollowUp.attempt_no, FollowUp.id)
     ).all()
@@ -171,27 +148,15 @@ def history(
     return outreach, followups, notifications
 
 
-def next_due_by_job(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
-    """For the jobs list: each job's earliest open follow-up and how many are open."""
+def next_due_by(session: Session, user: User, key) -> dict[uuid.UUID, tuple[datetime, int]]:
+    """For the jobs or contacts list (`key` is FollowUp.job_id or FollowUp.contact_id): each
+    record's earliest open follow-up and how many are open."""
     rows = session.execute(
-        select(FollowUp.job_id, func.min(FollowUp.due_at), func.count())
-        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.job_id.is_not(None))
-        .group_by(FollowUp.job_id)
+        select(key, func.min(FollowUp.due_at), func.count())
+        .where(FollowUp.user_id == user.id, queries.is_open(), key.is_not(None))
+        .group_by(key)
     )
-    return {job_id: (due, count) for job_id, due, count in rows}
-
-
-def next_due_by_contact(session: Session, user: User) -> dict[uuid.UUID, tuple[datetime, int]]:
-    rows = session.execute(
-        select(FollowUp.contact_id, func.min(FollowUp.due_at), func.count())
-        .where(FollowUp.user_id == user.id, queries.is_open(), FollowUp.contact_id.is_not(None))
-        .group_by(FollowUp.contact_id)
-    )
-    return {contact_id: (due, count) for contact_id, due, count in rows}
-
-
-def any_user(session: Session) -> bool:
-    return session.scalar(select(User.id).limit(1)) is not None
+    return {record_id: (due, count) for record_id, due, count in rows}
 
 
 def local_today(now: datetime, user: User) -> date:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from followups.api import wire
-from followups.api.deps import BEARER, CurrentUser, Now, ReadingDep, SessionDep, WriteUnitDep
+from followups.api.deps import BEARER, CurrentUser, Now, SessionDep, Signed, SignedRead, SignedWrite
 from followups.api.schemas import ContactOut, FollowupIn, FollowupOut, FollowupUpdate, JobOut, SendIn, error_responses
 from followups.chains import buckets, queries
 from followups.chains import service as followups
@@ -21,6 +21,8 @@ def _keys(columns) -> list[str]:
 
 # The hottest answers: rows of the list's columns (followups.chains.queries) written as
 # FollowupOut would be, without validating them (followups.api.wire).
+# Mark-sent's answer has two more columns after these (queries.sent_answer_columns), which
+# the record leaves out.
 _ANSWER = wire.Record(
     FollowupOut, _keys(queries.FOLLOWUP_COLUMNS),
     job=wire.Record(JobOut, _keys(queries.JOB_COLUMNS)),
@@ -30,7 +32,7 @@ _ANSWER = wire.Record(
 
 @router.get("/followups", response_model=list[FollowupOut], openapi_extra=BEARER)
 async def list_due(
-    read: ReadingDep,
+    read: SignedRead,
     due: buckets.Name = buckets.DEFAULT,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Response:
@@ -76,15 +78,13 @@ def update_followup(
 
 
 @router.patch("/followups/{followup_id}/send", response_model=FollowupOut, openapi_extra=BEARER)
-async def mark_sent(followup_id: str, unit: WriteUnitDep, body: SendIn | None = None) -> Response:
+async def mark_sent(followup_id: str, unit: SignedWrite, body: SendIn | None = None) -> Response:
     note = body.note if body else None
 
-    def send():
-        # Sign-in, send and commit in one worker thread (WriteUnit), the sign-in done by the
-        # service (in the send's statement on PostgreSQL); the answer is the row read back
-        # in the transaction, written out here on the event loop.
-        with unit.begin() as session:
-            return followups.mark_sent_answer(session, unit.presented, followup_id, note=note, now=unit.now)
+    def send(signed: Signed):
+        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is the row
+        # read back in the transaction, written out here on the event loop.
+        return followups.mark_sent_answer(signed.session, signed.user, followup_id, note=note, now=signed.now)
 
     return wire.response(_ANSWER(await unit.run(send)))
 

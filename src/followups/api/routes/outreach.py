@@ -19,11 +19,11 @@ router = APIRouter(tags=["outreach"], responses=error_responses(401, 404, 413, 4
 
 @router.post("/outreach", status_code=201, response_model=OutreachCreated)
 def create_outreach(body: OutreachIn, user: CurrentUser, session: SessionDep, now: Now) -> OutreachCreated:
-    row, followup = outreach.create_outreach(
+    recorded = outreach.record_outreach(
         session,
         user,
-        job_id=body.job_id,
-        contact_id=body.contact_id,
+        job=body.job_id,
+        contact=body.contact_id,
         channel=body.channel,
         sent_at=body.sent_at,
         note=body.note,
@@ -32,9 +32,10 @@ def create_outreach(body: OutreachIn, user: CurrentUser, session: SessionDep, no
         resume_on=body.resume_on,
         now=now,
     )
+    followup = recorded.followup
     embedded = followups.get_followup(session, user, followup.id) if followup else None
     return OutreachCreated.model_validate(
-        {**OutreachOut.model_validate(row).model_dump(), "followup": embedded}
+        {**OutreachOut.model_validate(recorded.outreach).model_dump(), "followup": embedded}
     )
 
 

@@ -5,47 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from followups.api.deps import CurrentUser, SessionDep
-from followups.api.schemas import Wire, error_responses
-from followups.models import Channel
+from followups.api.schemas import StatsOut, error_responses
 from followups.stats import service as stats
 from followups.stats import wording
 from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS
 
 router = APIRouter(tags=["stats"], responses=error_responses(401, 503))
-
-
-class TotalsOut(Wire):
-    outreach: int
-    replies: int
-    reply_rate: float | None
-    median_days_to_reply: float | None
-
-
-class AttemptOut(Wire):
-    attempt_no: int
-    reached: int
-    replies: int
-    reply_rate: float | None
-    median_days_to_reply: float | None
-
-
-class ChannelOut(TotalsOut):
-    channel: Channel
-    attempts: list[AttemptOut]
-
-
-class AdaptiveOut(Wire):
-    enabled: bool
-    replies: int
-    min_replies: int
-    median_days_to_reply: float | None
-    delay_days: int | None
-
-
-class StatsOut(Wire):
-    overall: TotalsOut
-    channels: list[ChannelOut]
-    adaptive: AdaptiveOut
 
 
 DESCRIPTION = f"""Reply rates over your outreach (deleted outreach excluded).

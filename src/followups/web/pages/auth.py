@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from followups import clock
 from followups.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from followups.users import service as users
-from followups.web import forms, queries
+from followups.web import forms
 from followups.web.deps import AnonPage, Page, Posted
 from followups.web.render import render
 from followups.web.routing import Rendered, WebRoute, local_path, redirect
@@ -28,7 +28,7 @@ def zone_names() -> list[str]:
 def _start(request: Request, ctx) -> str:
     if ctx.user is not None:
         return HOME
-    return "/app/login" if queries.any_user(ctx.session) else "/app/register"
+    return "/app/login" if users.any_user(ctx.session) else "/app/register"
 
 
 @router.get("/")
@@ -63,7 +63,7 @@ def login_page(request: Request, ctx: AnonPage, next: str = ""):  # noqa: A002
         next=local_path(next, ""),
         values={},
         errors={},
-        first_start=not queries.any_user(ctx.session),
+        first_start=not users.any_user(ctx.session),
     )
 
 
@@ -116,7 +116,7 @@ def register_page(request: Request, ctx: AnonPage):
         zones=zone_names(),
         values={"timezone": "UTC"},
         errors={},
-        first_start=not queries.any_user(ctx.session),
+        first_start=not users.any_user(ctx.session),
     )
 
 
@@ -151,7 +151,7 @@ def register(request: Request, ctx: AnonPage, form: Posted):
             zones=zone_names(),
             values={"email": form.get("email"), "timezone": form.get("timezone") or "UTC"},
             errors=errors,
-            first_start=not queries.any_user(ctx.session),
+            first_start=not users.any_user(ctx.session),
         )
     )
 

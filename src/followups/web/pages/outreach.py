@@ -11,11 +11,11 @@ from followups.chains import service as followups
 from followups.contacts import service as contacts
 from followups.errors import Invalid, NotFound
 from followups.jobs import service as jobs
-from followups.models import REPLIES, Channel, Outcome, Stage
+from followups.models import REPLIES, Channel, Outcome
 from followups.outreach import service as outreach
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
-from followups.web.pages.records import resume_errors, service_errors
+from followups.web.pages.answers import resume_errors, service_errors
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
@@ -136,42 +136,27 @@ def record(request: Request, ctx: Page, form: Posted):
         if parsed.date == today
         else clock.at_day_time(parsed.date, user.zone)
     )
-    job_id, contact_id = parsed.job_id, parsed.contact_id
-    if parsed.new_company:
-        job_id = str(
-            jobs.create_job(
-                ctx.session,
-                user,
-                company=parsed.new_company,
-                role=parsed.new_role,
-                url=None,
-                stage=Stage.APPLIED,
-                now=ctx.now,
-            ).id
-        )
-    if parsed.new_contact:
-        contact_id = str(
-            contacts.create_contact(
-                ctx.session,
-                user,
-                fields={"name": parsed.new_contact, "email": parsed.new_contact_email},
-                now=ctx.now,
-            ).id
-        )
+    job = (
+        outreach.NewJob(parsed.new_company, parsed.new_role) if parsed.new_company else parsed.job_id or None
+    )
+    contact = (
+        outreach.NewContact(parsed.new_contact, parsed.new_contact_email)
+        if parsed.new_contact
+        else parsed.contact_id or None
+    )
     try:
-        _row, followup = outreach.create_outreach(
+        followup = outreach.record_outreach(
             ctx.session,
             user,
-            job_id=job_id,
-            contact_id=contact_id,
+            job=job,
+            contact=contact,
             channel=parsed.channel,
             sent_at=sent_at,
             note=parsed.note,
             outcome=parsed.outcome,
             resume_on=parsed.resume_on,
-            create_followup=True,
             now=ctx.now,
-        )
+        ).followup
     except Invalid as exc:  # checked above (resume_errors): only a clock ticking past midnight
         raise Rendered(_form_page(ctx, 422, values, service_errors(exc))) from None
     if followup is None:

@@ -16,7 +16,7 @@ from followups import clock
 from followups.chains import buckets
 from followups.chains import service as followups
 from followups.errors import Conflict
-from followups.models import FollowUp, FollowupType, User
+from followups.models import FollowupType, User
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
 from followups.web.render import Ctx, render
@@ -105,20 +105,18 @@ def today_page(
     return render(ctx, "today.html", title="Today", **values)
 
 
-def _sent_message(ctx: Ctx, sent: FollowUp) -> str:
+def _sent_message(ctx: Ctx, sent: followups.Sent) -> str:
     user = ctx.user
     today = queries.local_today(ctx.now, user)
-    if sent.type != FollowupType.STANDARD.value:
+    if sent.followup.type != FollowupType.STANDARD.value:
         return "Marked done."
-    following = queries.next_in_chain(ctx.session, user, sent)
-    if following is not None:
+    if (following := sent.next_attempt) is not None:
         return (
             f"Marked sent. Attempt {following.attempt_no} is due "
             f"{views.when(following.due_at, user.zone, today)} "
             f"({bucket_of(following.due_at, ctx.now, user)})."
         )
-    check = queries.dormant_check(ctx.session, user, sent.chain_id)
-    if check is not None:
+    if (check := sent.dormant_check) is not None:
         return (
             f"Marked sent. That was the last attempt: if no reply comes, a dormant check "
             f"falls due {views.when(check.due_at, user.zone, today)}."

@@ -1,0 +1,49 @@
+"""Outreach: what is recorded, what an answer changes, what comes back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from followups.api.schemas.fields import Instant, JobOrContact, Note, Patch, ResumePhrase, Wire, not_null
+from followups.api.schemas.followups import FollowupOut
+from followups.models import Channel, Outcome
+
+
+class OutreachIn(JobOrContact):
+    channel: Channel
+    sent_at: Instant | None = None
+    note: Note | None = None
+    outcome: Outcome = Outcome.NONE
+    create_followup: Annotated[bool, Field(strict=True)] = True
+    # With outcome LATER ("not now"): when to follow up, as a date or a short phrase.
+    resume_on: ResumePhrase | None = None
+
+
+class OutreachUpdate(Patch):
+    _not_null = not_null("outcome")
+    outcome: Outcome | None = None
+    note: Note | None = None
+    resume_on: ResumePhrase | None = None
+
+
+class OutreachOut(Wire):
+    id: uuid.UUID
+    job_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    channel: Channel
+    sent_at: datetime
+    note: str | None
+    outcome: Outcome
+    # When the answer came (POSITIVE, NEGATIVE, LATER set on an existing outreach).
+    replied_at: datetime | None
+    # LATER: the local day the thread resumes.
+    resume_on: date | None
+    created_at: datetime
+
+
+class OutreachCreated(OutreachOut):
+    followup: FollowupOut | None

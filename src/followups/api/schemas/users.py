@@ -1,0 +1,133 @@
+"""Auth and the user: sign-up, sign-in, /me with its cadence, rules and webhook."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from followups import input_limits as lim
+from followups.api.schemas.fields import (
+    Email,
+    Password,
+    Patch,
+    TimeZoneName,
+    Url,
+    Wire,
+    _no_control,
+    _no_nul_or_control_but_whitespace,
+    not_null,
+)
+from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
+
+
+class RegisterIn(Wire):
+    email: Email
+    password: Password
+    timezone: TimeZoneName = "UTC"
+
+
+class LoginIn(Wire):
+    email: Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control)]
+    password: Annotated[
+        str, StringConstraints(max_length=lim.PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
+    ]
+
+
+class TokenOut(Wire):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserOut(Wire):
+    id: uuid.UUID
+    email: str
+    timezone: str
+
+
+class CadenceIO(Wire):
+    followup_delays_days: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)]],
+        Field(min_length=1, max_length=MAX_DELAYS),
+    ] = [3, 3]
+    dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)] = 7
+    skip_weekends: Annotated[bool, Field(strict=True)] = False
+    # Attempt delays follow the user's median days to reply (2..10, after 5 replies with a
+    # known date; GET /stats). Shown only when on, so the v1 shape stays as it was.
+    adaptive: Annotated[bool, Field(strict=True, exclude_if=lambda on: not on)] = False
+
+
+Holidays = Annotated[list[date], Field(max_length=MAX_HOLIDAYS)]
+
+
+GapDays = Annotated[int, Field(ge=0, le=MAX_GAP_DAYS, strict=True)]
+
+
+class RulesOut(Wire):
+    """The job-search rules (all off by default; see followups.rules)."""
+
+    thread_by_job: bool
+    spread_by_company: bool
+    min_gap_days: int
+    stage_aware: bool
+    holidays: list[date]
+
+
+class RulesUpdate(Patch):
+    """Only the rules given change; `holidays` replaces the list."""
+
+    _not_null = not_null("thread_by_job", "spread_by_company", "min_gap_days", "stage_aware", "holidays")
+    thread_by_job: Annotated[bool, Field(strict=True)] | None = None
+    spread_by_company: Annotated[bool, Field(strict=True)] | None = None
+    min_gap_days: GapDays | None = None
+    stage_aware: Annotated[bool, Field(strict=True)] | None = None
+    holidays: Holidays | None = None
+
+
+class HolidaysImported(Wire):
+    added: int
+    ignored: int
+    holidays: list[date]
+
+
+def _http_url(value: str) -> str:
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class WebhookIn(Wire):
+    url: Annotated[Url, AfterValidator(_http_url)]
+    # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
+    secret: Annotated[
+        str, StringConstraints(min_length=lim.SECRET_MIN, max_length=lim.SECRET_MAX), AfterValidator(_no_control)
+    ]
+
+
+class WebhookOut(Wire):
+    url: str
+    has_secret: bool = True
+
+
+class MeOut(UserOut):
+    cadence: CadenceIO
+    digest_hour: int
+    digest_email: bool
+    webhook: WebhookOut | None
+    # Path of the secret calendar feed (GET it with no other auth); null when revoked.
+    calendar_path: str | None
+    rules: RulesOut
+
+
+class MeUpdate(Patch):
+    _not_null = not_null("timezone", "cadence", "digest_hour", "digest_email", "rules")
+    timezone: TimeZoneName | None = None
+    cadence: CadenceIO | None = None
+    digest_hour: Annotated[int, Field(ge=0, le=23, strict=True)] | None = None
+    digest_email: Annotated[bool, Field(strict=True)] | None = None
+    # null removes the webhook.
+    webhook: WebhookIn | None = None
+    rules: RulesUpdate | None = None
