@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
 from followups import clock
-from followups.chains.queries import BUCKETS, due_bucket
+from followups.chains.buckets import PARTITION as BUCKETS
+from followups.chains.queries import due_bucket
 from followups.models import FollowUp, User
 
 ZONES = ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata", "America/New_York",

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from followups.errors import Unauthorized
-from followups.models import Notification, NotificationKind, SignedIn, User
+from followups.models import Notification, SignedIn, User
+from followups.notification_kinds import FOLLOWUP_DUE
 from followups.notifications.reminders import sweep_reminders
 from followups.users.tokens import Presented, sign_in_reader, sign_in_writer
 from helpers import contact, followup, job, outreach, send
@@ -70,7 +71,7 @@ def test_a_send_waiting_on_a_reminder_sweep_cancels_the_reminder_it_made(api, db
     assert answers and answers[0].json()["sentAt"] is not None
     with db.transaction(write=False) as session:
         [reminder] = session.scalars(select(Notification).where(Notification.followup_id == uuid.UUID(fu["id"])))
-        assert reminder.kind == NotificationKind.FOLLOWUP_DUE.value
+        assert reminder.kind == FOLLOWUP_DUE.name
         assert reminder.cancelled_at is not None  # made by the sweep, cancelled by the send
 
 

@@ -17,8 +17,6 @@ from followups import clock
 
 MAX_DELAYS = 10
 MAX_DAYS = 365
-# Dates without a time of day (a "not now" date, a thank-you note) fall due at 09:00 local.
-RESUME_HOUR = 9
 
 
 @dataclass(frozen=True)
@@ -63,11 +61,6 @@ class Step:
     why: str
 
 
-def day_label(instant: datetime, tz: ZoneInfo) -> str:
-    local = clock.to_local(instant, tz)
-    return f"{local:%a} {local.day} {local:%b}"
-
-
 def relative_day(day: date, today: date) -> str:
     """By local calendar day: today, tomorrow, in 3 days, yesterday, 3 days ago."""
     delta = (day - today).days
@@ -109,9 +102,9 @@ def settle(due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LI
         elif cadence.skip_weekends and clock.is_weekend(due, tz):
             reason, due = "weekends skipped", clock.skip_weekend(due, tz)
         elif day in cadence.holidays:
-            reason, due = f"{day:%a} {day.day} {day:%b} is a holiday", clock.add_days(due, 1, tz)
+            reason, due = f"{clock.day_label(day)} is a holiday", clock.add_days(due, 1, tz)
         elif day in limits.busy_days:
-            reason = f"{limits.company} already has a follow-up on {day:%a} {day.day} {day:%b}"
+            reason = f"{limits.company} already has a follow-up on {clock.day_label(day)}"
             due = clock.add_days(due, 1, tz)
         else:
             break
@@ -119,7 +112,7 @@ def settle(due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LI
             reasons.append(reason)
     if due == start:
         return due, ""
-    return due, f", moved to {day_label(due, tz)} ({'; '.join(reasons)})"
+    return due, f", moved to {clock.instant_day_label(due, tz)} ({'; '.join(reasons)})"
 
 
 def _due(
@@ -127,7 +120,8 @@ def _due(
 ) -> tuple[datetime, str]:
     """anchor + days, moved on by the rules that apply, and the sentence for it."""
     due = clock.add_days(anchor, days, tz)
-    text = f"{day_label(anchor, tz)} + {days} day{'s' if days != 1 else ''} = {day_label(due, tz)}"
+    plural = "s" if days != 1 else ""
+    text = f"{clock.instant_day_label(anchor, tz)} + {days} day{plural} = {clock.instant_day_label(due, tz)}"
     if cadence.delay_note:
         text += f" ({cadence.delay_note})"
     due, moved = settle(due, tz, cadence, limits)
@@ -165,23 +159,24 @@ def after_sent(
 
 
 def resume_step(day: date, phrase: str, tz: ZoneInfo) -> Step:
-    """A "not now" reply: one follow-up at 09:00 local on the day they named (their date,
-    kept as given)."""
-    due = clock.at_local_time(day, RESUME_HOUR, 0, tz)
+    """A "not now" reply: one follow-up at clock.DAY_TIME local on the day they named (their
+    date, kept as given)."""
+    due = clock.at_day_time(day, tz)
     said = f' ("{phrase}")' if phrase != day.isoformat() else ""
-    return Step("attempt", 1, due, f"Not now{said}: the thread pauses until {day_label(due, tz)}")
+    return Step("attempt", 1, due, f"Not now{said}: the thread pauses until {clock.instant_day_label(due, tz)}")
 
 
 def thank_you_step(stage: str, now: datetime, tz: ZoneInfo, cadence: Cadence) -> Step:
-    """Stage-aware rule: one thank-you note the next local day at 09:00 (quiet days skipped)."""
-    due = clock.at_local_time(clock.local_date(now, tz) + timedelta(days=1), RESUME_HOUR, 0, tz)
+    """Stage-aware rule: one thank-you note the next local day at clock.DAY_TIME (quiet days
+    skipped)."""
+    due = clock.at_day_time(clock.local_date(now, tz) + timedelta(days=1), tz)
     due, moved = settle(due, tz, cadence)
     why = (
-        f"Thank-you note: the job moved to {stage} on {day_label(now, tz)}, the outreach cadence"
-        f" stopped; due the next day at 09:00{moved}"
+        f"Thank-you note: the job moved to {stage} on {clock.instant_day_label(now, tz)}, the outreach cadence"
+        f" stopped; due the next day at {clock.DAY_TIME_TEXT}{moved}"
     )
     return Step("attempt", 1, due, why)
 
 
 def manual_why(due_at: datetime, tz: ZoneInfo, attempt_no: int = 1) -> str:
-    return f"Attempt {attempt_no}: due {day_label(due_at, tz)}, set by you"
+    return f"Attempt {attempt_no}: due {clock.instant_day_label(due_at, tz)}, set by you"

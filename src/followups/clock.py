@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo, available_timezones
 
 UTC = UTC
 SATURDAY = 5
+# A date given without a time of day (a "not now" date, a thank-you note, a snooze or revive
+# preset, an imported or typed date) falls due at this local time.
+DAY_TIME = time(9, 0)
+DAY_TIME_TEXT = f"{DAY_TIME:%H:%M}"
 
 
 # Names the tz database ships that are not places: "localtime" would follow the server.
@@ -64,6 +68,11 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+def shift_day_start(day: date, days: int, tz: ZoneInfo) -> datetime:
+    """The start, in UTC, of the local day `days` after `day` (before it when negative)."""
+    return to_utc(datetime.combine(day + timedelta(days=days), time()), tz)
+
+
 def today_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return day_bounds(local_date(now, tz), tz)
 
@@ -102,3 +111,31 @@ def next_local_time(now: datetime, hour: int, tz: ZoneInfo) -> datetime:
 def at_local_time(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     """A wall-clock time on a local day, as a UTC instant."""
     return to_utc(datetime.combine(day, time(hour, minute)), tz)
+
+
+def at_day_time(day: date, tz: ZoneInfo) -> datetime:
+    """A local day at DAY_TIME (09:00), as a UTC instant."""
+    return to_utc(datetime.combine(day, DAY_TIME), tz)
+
+
+def day_label(day: date, today: date | None = None) -> str:
+    """ "Thu 5 Mar"; with the year when it is not `today`'s ("Thu 5 Mar 2025"). Without a
+    `today` to compare with, no year."""
+    text = f"{day:%a} {day.day} {day:%b}"
+    return text if today is None or day.year == today.year else f"{text} {day.year}"
+
+
+def full_day_label(day: date) -> str:
+    """ "Thu 5 Mar 2026": always with the year, for lists of dates (holidays)."""
+    return f"{day_label(day)} {day.year}"
+
+
+def instant_day_label(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
+    """The local day of an instant, as `day_label`."""
+    return day_label(local_date(instant, tz), today)
+
+
+def instant_label(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
+    """ "Thu 5 Mar 15:00": the local day (as `day_label`) and the local time."""
+    local = to_local(instant, tz)
+    return f"{day_label(local.date(), today)} {local:%H:%M}"

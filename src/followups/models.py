@@ -80,12 +80,6 @@ class FollowupType(StrEnum):
     THANK_YOU = "THANK_YOU"
 
 
-class NotificationKind(StrEnum):
-    FOLLOWUP_DUE = "followup_due"
-    DORMANT_CANDIDATE = "dormant_candidate"
-    DIGEST = "digest"
-
-
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 

@@ -22,7 +22,7 @@ from followups.delivery import service as delivery
 from followups.delivery.errors import DeliveryError
 from followups.migrate import is_at_head
 from followups.notifications.digests import make_digests
-from followups.notifications.present import present_due
+from followups.notifications.presenting import present_due
 from followups.notifications.reminders import sweep_reminders
 
 log = logging.getLogger("followups.worker")

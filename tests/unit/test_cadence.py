@@ -498,7 +498,7 @@ def test_more_delays_make_more_attempts(n_delays: int) -> None:
     ],
 )
 def test_day_label_is_the_local_day_without_leading_zero(instant, tz, label: str) -> None:
-    assert cad.day_label(instant, tz) == label
+    assert clock.instant_day_label(instant, tz) == label
 
 
 @pytest.mark.parametrize(
@@ -524,7 +524,7 @@ def test_manual_why_defaults_to_attempt_one() -> None:
         lambda t: cad.first_attempt(t, NY),
         lambda t: cad.after_sent(1, t, NY),
         lambda t: cad.after_sent(2, t, NY),
-        lambda t: cad.day_label(t, NY),
+        lambda t: clock.instant_day_label(t, NY),
         lambda t: cad.manual_why(t, NY),
     ],
     ids=["first_attempt", "after_sent-attempt", "after_sent-dormant", "day_label", "manual_why"],

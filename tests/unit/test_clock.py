@@ -515,3 +515,32 @@ def test_property_skip_weekend_never_lands_on_a_weekend(tz, instant) -> None:
 @pytest.mark.parametrize("name", ["localtime", "Factory"])
 def test_names_that_are_not_places_are_refused(name):
     assert not clock.is_valid_timezone(name)
+
+
+@pytest.mark.parametrize(
+    ("day", "today", "label"),
+    [
+        (date(2026, 3, 5), date(2026, 3, 5), "Thu 5 Mar"),
+        (date(2026, 12, 31), date(2026, 3, 5), "Thu 31 Dec"),
+        (date(2025, 12, 30), date(2026, 3, 5), "Tue 30 Dec 2025"),
+        (date(2027, 1, 1), date(2026, 12, 30), "Fri 1 Jan 2027"),
+        (date(2025, 12, 30), None, "Tue 30 Dec"),
+    ],
+)
+def test_a_day_shows_its_year_only_when_it_is_not_the_current_one(day, today, label):
+    assert clock.day_label(day, today) == label
+
+
+def test_labels_of_instants_are_local_and_holiday_lists_always_show_the_year():
+    ny = clock.zone("America/New_York")
+    # 02:30Z on 1 Jan 2027 is still 31 Dec 2026 in New York.
+    instant = datetime(2027, 1, 1, 2, 30, tzinfo=UTC)
+    assert clock.instant_label(instant, ny, date(2026, 12, 31)) == "Thu 31 Dec 21:30"
+    assert clock.instant_label(instant, ny, date(2027, 1, 2)) == "Thu 31 Dec 2026 21:30"
+    assert clock.full_day_label(date(2026, 12, 25)) == "Fri 25 Dec 2026"
+
+
+def test_a_date_without_a_time_falls_due_at_nine_local():
+    berlin = clock.zone("Europe/Berlin")
+    assert clock.DAY_TIME_TEXT == "09:00"
+    assert clock.at_day_time(date(2026, 3, 5), berlin) == datetime(2026, 3, 5, 8, 0, tzinfo=UTC)

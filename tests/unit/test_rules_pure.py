@@ -112,4 +112,4 @@ def test_settle_lands_on_a_day_no_rule_objects_to(naive, tz, skip_weekends, holi
     assert not (skip_weekends and day.weekday() >= 5)
     assert (why == "") == (settled == due)
     if why:
-        assert why.startswith(f", moved to {cad.day_label(settled, tz)} (")
+        assert why.startswith(f", moved to {clock.instant_day_label(settled, tz)} (")

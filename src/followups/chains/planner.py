@@ -95,7 +95,7 @@ class Planner:
                 not_before=clock.add_days(last, gap, self.tz),
                 not_before_why=(
                     f"at least {gap} day{'s' if gap != 1 else ''} after your last touch with"
-                    f" {name} on {cad.day_label(last, self.tz)}"
+                    f" {name} on {clock.instant_day_label(last, self.tz)}"
                 ),
             )
         if self.rules.spread_by_company and company is not None:
@@ -137,7 +137,7 @@ class Planner:
         for fid, attempt_no, due_at, job_id, cid in self.session.execute(stmt).all():
             limits = self.limits(job_id=job_id, contact_id=cid, exclude=fid)
             due, moved = cad.settle(due_at, self.tz, self.cadence, limits)
-            why = f"Attempt {attempt_no}: was due {cad.day_label(due_at, self.tz)}{moved}"
+            why = f"Attempt {attempt_no}: was due {clock.instant_day_label(due_at, self.tz)}{moved}"
             moves.append((fid, due, why))
         return moves
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -33,30 +32,30 @@ from sqlalchemy import (
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.types import TypeDecorator
 
-from followups import clock
-from followups.models import Contact, FollowUp, Job, Notification, NotificationKind
-
-Bucket = Literal["today", "overdue", "upcoming"]
-BUCKETS: tuple[Bucket, ...] = ("overdue", "today", "upcoming")
+from followups import notification_kinds as kinds
+from followups.chains import buckets
+from followups.models import Contact, FollowUp, Job, Notification
 
 
 def is_open() -> ColumnElement[bool]:
     return and_(FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None))
 
 
-def bucket_filter(column, bucket: Bucket, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
-    """`today` is the owner's local day [start, end); overdue before it, upcoming after."""
-    start, end = clock.today_bounds(now, tz)
-    return in_bucket(column, bucket, start, end)
+def bucket_filter(column, bucket: str, now: datetime, tz: ZoneInfo) -> ColumnElement[bool]:
+    """The bucket's local days in the owner's zone (followups.chains.buckets)."""
+    return in_bucket(column, bucket, *buckets.bounds(bucket, now, tz))
 
 
-def in_bucket(column, bucket: Bucket, start, end) -> ColumnElement[bool]:
-    """The bucket between the local day's bounds: instants, or bind parameters."""
-    if bucket == "overdue":
-        return column < start
-    if bucket == "upcoming":
-        return column >= end
-    return and_(column >= start, column < end)
+def in_bucket(column, bucket: str, lower, upper) -> ColumnElement[bool]:
+    """column in [lower, upper), where the bucket has those bounds: instants, or bind
+    parameters (an unbounded side is left out, whatever is given for it)."""
+    b = buckets.BY_NAME[bucket]
+    where = []
+    if b.first_day is not None:
+        where.append(column >= lower)
+    if b.end_day is not None:
+        where.append(column < upper)
+    return and_(*where)
 
 
 def with_job_and_contact(stmt: Select) -> Select:
@@ -96,12 +95,12 @@ def visible_open(user_id: uuid.UUID) -> Select:
     return embedded(_visible_open(select(FollowUp), user_id))
 
 
-def due_list(stmt: Select, user_id, bucket: Bucket, start, end, until=None) -> Select:
+def due_list(stmt: Select, user_id, bucket: str, lower, upper, until=None) -> Select:
     """The due list, the one shape of it: `stmt`'s selection (the ORM object, or the list's
-    plain columns) of the user's visible open follow-ups in `bucket` between the local
-    day's bounds `start` and `end` (instants or bind parameters), due before `until` if
+    plain columns) of the user's visible open follow-ups in `bucket` between the
+    bucket's bounds `lower` and `upper` (instants or bind parameters), due before `until` if
     given, in due order. Add the limit."""
-    stmt = _visible_open(stmt, user_id).where(in_bucket(FollowUp.due_at, bucket, start, end))
+    stmt = _visible_open(stmt, user_id).where(in_bucket(FollowUp.due_at, bucket, lower, upper))
     if until is not None:
         stmt = stmt.where(FollowUp.due_at < until)
     return stmt.order_by(FollowUp.due_at, FollowUp.id)
@@ -109,7 +108,7 @@ def due_list(stmt: Select, user_id, bucket: Bucket, start, end, until=None) -> S
 
 def due_bucket(
     user_id: uuid.UUID,
-    bucket: Bucket,
+    bucket: str,
     now: datetime,
     tz: ZoneInfo,
     limit: int | None = None,
@@ -117,8 +116,8 @@ def due_bucket(
     until: datetime | None = None,
 ) -> Select:
     """`due_list` as ORM objects with their job and contact, for `now` in zone `tz`."""
-    start, end = clock.today_bounds(now, tz)
-    stmt = due_list(embedded(select(FollowUp)), user_id, bucket, start, end, until)
+    lower, upper = buckets.bounds(bucket, now, tz)
+    stmt = due_list(embedded(select(FollowUp)), user_id, bucket, lower, upper, until)
     return stmt.limit(limit) if limit is not None else stmt
 
 
@@ -164,20 +163,20 @@ def _id_as_text(column):
 
 
 @cache
-def due_bucket_rows(bucket: Bucket) -> Select:
+def due_bucket_rows(bucket: str) -> Select:
     """`due_list` as plain columns (`LIST_COLUMNS`), for the list endpoint: built once per
-    bucket with bind parameters (user_id, start, end: the local day's bounds, limit), so a
+    bucket with bind parameters (user_id, lower, upper: the bucket's bounds, limit), so a
     request neither builds a statement nor makes ORM objects."""
     selected = select(*map(_id_as_text, LIST_COLUMNS))
     return due_list(
-        selected, bindparam("user_id"), bucket, bindparam("start"), bindparam("end")
+        selected, bindparam("user_id"), bucket, bindparam("lower"), bindparam("upper")
     ).limit(bindparam("limit", type_=Integer))
 
 
 def bucket_counts(user_id: uuid.UUID, now: datetime, tz: ZoneInfo) -> Select:
     """One row: the number of visible open follow-ups in each bucket."""
     counts = select(
-        *(func.count().filter(bucket_filter(FollowUp.due_at, b, now, tz)).label(b) for b in BUCKETS)
+        *(func.count().filter(bucket_filter(FollowUp.due_at, b, now, tz)).label(b) for b in buckets.NAMES)
     ).select_from(FollowUp)
     return _visible_open(counts, user_id)
 
@@ -256,7 +255,7 @@ def send_and_answer() -> Select:
 # only if the statement says so itself. With `kind = $1` PostgreSQL scanned all the user's
 # unseen notifications instead, and each send grew slower with the user's history
 # (bench/RESULTS.md).
-_A_REMINDER = Notification.kind == literal_column(f"'{NotificationKind.FOLLOWUP_DUE.value}'")
+_A_REMINDER = Notification.kind == literal_column(f"'{kinds.FOLLOWUP_DUE.name}'")
 
 
 def cancel_pending_reminders(user_id, followups: ColumnElement[bool]) -> Update:
@@ -290,7 +289,7 @@ def cancel_dormant_checks(user_id: uuid.UUID, where: ColumnElement[bool], now: d
         update(Notification)
         .where(
             Notification.user_id == user_id,
-            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.kind == kinds.DORMANT_CANDIDATE.name,
             Notification.sent_at.is_(None),
             Notification.cancelled_at.is_(None),
             Notification.chain_id.in_(chains),

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock
-from followups.chains import queries
+from followups import notification_kinds as kinds
+from followups.chains import buckets, queries
 from followups.chains.planner import Planner
 from followups.errors import Conflict, NotFound
 from followups.models import (
@@ -27,7 +28,6 @@ from followups.models import (
     FollowupType,
     Job,
     Notification,
-    NotificationKind,
     User,
 )
 from followups.owned import get_owned, parse_id, require_job_or_contact
@@ -36,23 +36,23 @@ CANCELLED_BY_USER = "Cancelled by user"
 
 
 def list_due(
-    session: Session, user: User, bucket: queries.Bucket, *, now: datetime, limit: int
+    session: Session, user: User, bucket: str, *, now: datetime, limit: int
 ) -> Sequence[FollowUp]:
     stmt = queries.due_bucket(user.id, bucket, now, user.zone, limit)
     return session.scalars(stmt).all()
 
 
 def list_due_rows(
-    session: Session, user: AnyUser, bucket: queries.Bucket, *, now: datetime, limit: int
+    session: Session, user: AnyUser, bucket: str, *, now: datetime, limit: int
 ) -> Sequence[Row]:
     """`list_due` as rows of the list's columns (queries.LIST_COLUMNS: the follow-up's, its
     job's, its contact's), for the API: the same statement shape (queries.due_list), the
     same follow-ups in the same order, without an ORM object per row."""
-    start, end = clock.today_bounds(now, user.zone)
+    lower, upper = buckets.bounds(bucket, now, user.zone)
     # On the session's connection (its transaction), as Core rows: no ORM loading step.
     return session.connection().execute(
         queries.due_bucket_rows(bucket),
-        {"user_id": user.id, "start": start, "end": end, "limit": limit},
+        {"user_id": user.id, "lower": lower, "upper": upper, "limit": limit},
     ).all()
 
 
@@ -163,7 +163,7 @@ def update_followup(
         values["note"] = changes["note"]
     if "due_at" in changes:
         due_at = changes["due_at"]
-        why = f"Rescheduled by you to {cad.day_label(due_at, user.zone)}"
+        why = f"Rescheduled by you to {clock.instant_day_label(due_at, user.zone)}"
         values.update(_moved(due_at, why, user), due_set_by_user=True)
     result = session.execute(
         _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}
@@ -249,7 +249,7 @@ def made_next(session: Session, user: User, sent: FollowUp) -> FollowUp | Notifi
     return session.scalar(
         select(Notification).where(
             Notification.user_id == user.id,
-            Notification.kind == NotificationKind.DORMANT_CANDIDATE.value,
+            Notification.kind == kinds.DORMANT_CANDIDATE.name,
             Notification.chain_id == sent.chain_id,
         )
     )
@@ -306,7 +306,7 @@ def mark_sent_answer(
                 _INSERT_NOTIFICATION,
                 {
                     **shared,
-                    "kind": NotificationKind.DORMANT_CANDIDATE.value,
+                    "kind": kinds.DORMANT_CANDIDATE.name,
                     "dedupe_key": str(sent.chain_id),
                     "message": step.why,
                     "followup_id": fid,

@@ -12,14 +12,16 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from followups import clock
-from followups.chains import queries
+from followups.api import shapes
+from followups.chains import buckets, queries
 from followups.chains import service as followups
-from followups.commands import present
+from followups.commands import labels
 from followups.commands.common import JsonOption, UserOption, database, fail, handled, out, pick_user, print_json, say
 from followups.commands.inputs import checked, resolve_id
 from followups.commands.when import snooze_target
 from followups.models import FollowUp, FollowupType, User
 from followups.transfer import values
+from followups.transfer.export import iso
 
 # The "#" column of `due`: the attempt number, or what the follow-up is instead.
 TYPE_MARKS = {FollowupType.APPOINTMENT.value: "appt", FollowupType.THANK_YOU.value: "thanks"}
@@ -27,7 +29,7 @@ TYPE_MARKS = {FollowupType.APPOINTMENT.value: "appt", FollowupType.THANK_YOU.val
 
 @handled
 def due(
-    bucket: Annotated[str, typer.Argument(help="today, overdue or upcoming.")] = "today",
+    bucket: Annotated[str, typer.Argument(help=f"{buckets.OFFERED_TEXT}.")] = buckets.DEFAULT,
     why: Annotated[bool, typer.Option("--why", help="Show how each due date came about.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 200,
     user: UserOption = None,
@@ -35,22 +37,24 @@ def due(
 ) -> None:
     """Follow-ups due today, overdue or upcoming, in your time zone."""
     name = bucket.strip().lower()
-    if name not in queries.BUCKETS:
-        fail(f"unknown bucket {bucket!r}: use today, overdue or upcoming")
+    name = next((n for n in buckets.NAMES if n.lower() == name), name)
+    if name not in buckets.BY_NAME:
+        fail(f"unknown bucket {bucket!r}: use {buckets.OFFERED_TEXT}")
     now = datetime.now(UTC)
     with database() as db, db.transaction(write=False) as session:
         me = pick_user(session, user)
         rows = followups.list_due(session, me, name, now=now, limit=limit)  # type: ignore[arg-type]
         if as_json:
-            print_json([present.followup_json(f) for f in rows])
+            print_json([shapes.followup_json(f) for f in rows])
             return
         counts = session.execute(queries.bucket_counts(me.id, now, me.zone)).one()._asdict()
     tz = me.zone
     if not rows:
-        out().print(f"Nothing {name}." if name != "today" else "Nothing due today.")
+        empty = f"Nothing {name}." if name in ("overdue", "upcoming") else buckets.BY_NAME[name].empty
+        out().print(empty)
     else:
-        today = present.day_label(clock.local_date(now, tz))
-        table = Table(title=f"{name.capitalize()} · {today} · {me.timezone}", title_justify="left")
+        today = clock.full_day_label(clock.local_date(now, tz))
+        table = Table(title=f"{buckets.BY_NAME[name].label} · {today} · {me.timezone}", title_justify="left")
         table.add_column("id", style="dim", no_wrap=True)
         table.add_column("due", no_wrap=True)
         table.add_column("when", style="dim", no_wrap=True)
@@ -63,11 +67,11 @@ def due(
             table.add_column("why")
         for f in rows:
             cells = [
-                present.short_id(f.id),
-                present.local_label(f.due_at, tz),
-                present.relative(f.due_at, now, tz),
+                labels.short_id(f.id),
+                labels.local_label(f.due_at, tz),
+                labels.relative(f.due_at, now, tz),
                 TYPE_MARKS.get(f.type, str(f.attempt_no)),
-                present.subject(f.job, f.contact),
+                labels.subject(f.job, f.contact),
                 *([f.note or ""] if notes else []),
                 *([f.why or ""] if why else []),
             ]
@@ -76,7 +80,7 @@ def due(
         if counts[name] > len(rows):
             out().print(f"[dim]showing {len(rows)} of {counts[name]} (--limit)[/]")
     out().print(
-        "[dim]" + " · ".join(f"{counts[b]} {b}" for b in ("overdue", "today", "upcoming")) + "[/]"
+        "[dim]" + " · ".join(f"{counts[b]} {b}" for b in buckets.PARTITION) + "[/]"
     )
 
 
@@ -105,24 +109,24 @@ def send(
         if as_json:
             print_json(
                 {
-                    **present.followup_json(done),
-                    "next": present.followup_json(following) if following else None,
-                    "dormantCheckAt": present.iso(dormant.due_at) if dormant else None,
+                    **shapes.followup_json(done),
+                    "next": shapes.followup_json(following) if following else None,
+                    "dormantCheckAt": iso(dormant.due_at) if dormant else None,
                 }
             )
             return
         tz = me.zone
-        message = f"Sent attempt {done.attempt_no} ({present.subject(done.job, done.contact)})."
+        message = f"Sent attempt {done.attempt_no} ({labels.subject(done.job, done.contact)})."
         if following is not None:
             message += (
                 f" Next: attempt {following.attempt_no} due"
-                f" {present.due_label(following.due_at, now, tz)},"
-                f" id {present.short_id(following.id)}."
+                f" {labels.due_label(following.due_at, now, tz)},"
+                f" id {labels.short_id(following.id)}."
             )
         elif dormant is not None:
             message += (
                 f" That was the last attempt: if nothing comes back, a dormant check falls due "
-                f"{present.local_label(dormant.due_at, tz)}."
+                f"{labels.local_label(dormant.due_at, tz)}."
             )
         say(message)
 
@@ -137,7 +141,7 @@ def snooze(
         typer.Option(
             "--to",
             metavar="WHEN",
-            help="tomorrow, monday (any weekday), YYYY-MM-DD (09:00 local) or an ISO instant.",
+            help=f"tomorrow, monday (any weekday), YYYY-MM-DD ({clock.DAY_TIME_TEXT} local) or an ISO instant.",
         ),
     ],
     user: UserOption = None,
@@ -159,9 +163,9 @@ def snooze(
             now=now,
         )
         if as_json:
-            print_json(present.followup_json(moved))
+            print_json(shapes.followup_json(moved))
             return
         say(
-            f"Snoozed {present.short_id(moved.id)} ({present.subject(moved.job, moved.contact)})"
-            f" to {present.due_label(moved.due_at, now, me.zone)}."
+            f"Snoozed {labels.short_id(moved.id)} ({labels.subject(moved.job, moved.contact)})"
+            f" to {labels.due_label(moved.due_at, now, me.zone)}."
         )

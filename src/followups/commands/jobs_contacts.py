@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from followups import clock
-from followups.commands import present
+from followups.api import shapes
+from followups.commands import labels
 from followups.commands.common import JsonOption, UserOption, database, handled, out, pick_user, print_json
 from followups.contacts import service as contacts
 from followups.jobs import service as jobs
@@ -37,13 +38,13 @@ class Listing:
     empty_archived: str
 
 
-ID = Column("id", lambda r, _tz: present.short_id(r.id), no_wrap=True)
+ID = Column("id", lambda r, _tz: labels.short_id(r.id), no_wrap=True)
 ADDED = Column("added", lambda r, tz: f"{clock.local_date(r.created_at, tz):%Y-%m-%d}", no_wrap=True)
 
 JOBS = Listing(
     title="Jobs",
     rows=jobs.list_jobs,
-    as_json=present.job_json,
+    as_json=shapes.job_json,
     columns=(
         ID,
         Column("company", lambda j, _tz: j.company),
@@ -58,7 +59,7 @@ JOBS = Listing(
 CONTACTS = Listing(
     title="Contacts",
     rows=contacts.list_contacts,
-    as_json=present.contact_json,
+    as_json=shapes.contact_json,
     columns=(
         ID,
         Column("name", lambda c, _tz: c.name),

@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from followups import input_limits
+from followups.api import shapes
 from followups.chains import service as followups
-from followups.commands import present
+from followups.commands import labels
 from followups.commands.common import JsonOption, UserOption, database, fail, handled, pick_user, print_json, say
 from followups.commands.inputs import checked, resolve_id
 from followups.errors import Invalid
@@ -46,7 +48,7 @@ def _answer(outcome: str, resume: str | None) -> tuple[Outcome, str | None]:
         picked = Outcome(outcome.strip().upper())
     except ValueError:
         fail(f"--outcome: {outcome!r} is not one of {', '.join(o.value for o in Outcome)}")
-    phrase = checked("--resume", resume, 100)
+    phrase = checked("--resume", resume, input_limits.RESUME_MAX)
     if picked == Outcome.LATER and not phrase:
         fail("--outcome LATER needs --resume WHEN: e.g. --resume 'next week' or --resume 2026-12-15")
     if picked != Outcome.LATER and phrase:
@@ -143,8 +145,8 @@ def outreach_add(
         if as_json:
             print_json(
                 {
-                    **present.outreach_json(made),
-                    "followup": present.followup_json(
+                    **shapes.outreach_json(made),
+                    "followup": shapes.followup_json(
                         followups.get_followup(session, me, followup.id)
                     )
                     if followup
@@ -152,15 +154,15 @@ def outreach_add(
                 }
             )
             return
-        who = present.subject(recorded.job, recorded.contact)
+        who = labels.subject(recorded.job, recorded.contact)
         if followup is None:
-            say(f"Recorded outreach to {who} (id {present.short_id(made.id)}); no follow-up scheduled.")
+            say(f"Recorded outreach to {who} (id {labels.short_id(made.id)}); no follow-up scheduled.")
         else:
             first = "Not now: a follow-up is" if answer == Outcome.LATER else "Attempt 1"
             say(
-                f"Recorded outreach to {who} (id {present.short_id(made.id)}). {first} due "
-                f"{present.due_label(followup.due_at, now, me.zone)},"
-                f" id {present.short_id(followup.id)}."
+                f"Recorded outreach to {who} (id {labels.short_id(made.id)}). {first} due "
+                f"{labels.due_label(followup.due_at, now, me.zone)},"
+                f" id {labels.short_id(followup.id)}."
             )
 
 
@@ -197,12 +199,12 @@ def outreach_answer(
                 .limit(1)
             )
         if as_json:
-            print_json({**present.outreach_json(row), "resumeOn": row.resume_on.isoformat() if row.resume_on else None})
+            print_json(shapes.outreach_json(row))
             return
         if resumed is not None and resumed.sent_at is None and resumed.cancelled_at is None:
             say(
                 f"Not now: the thread pauses; a follow-up is due"
-                f" {present.due_label(resumed.due_at, now, me.zone)}, id {present.short_id(resumed.id)}."
+                f" {labels.due_label(resumed.due_at, now, me.zone)}, id {labels.short_id(resumed.id)}."
             )
         elif answer == Outcome.LATER:
             say("Not now, saved. No follow-up was scheduled: the job or contact is closed or archived.")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from followups import clock
 from followups.commands.common import (
     JsonOption,
     UserOption,
@@ -20,7 +21,6 @@ from followups.commands.common import (
     print_json,
     say,
 )
-from followups.commands.present import day_label
 from followups.errors import Invalid
 from followups.models import User
 from followups.rules import MAX_GAP_DAYS, RECOMMENDED, SUGGESTED_GAP_DAYS
@@ -145,14 +145,14 @@ def _change_holiday(raw: str, email: str | None, *, add: bool) -> str:
         me = pick_user(session, email)
         current = set(me.rule_set.holidays)
         if add and day in current:
-            return f"{day_label(day)} is already a holiday."
+            return f"{clock.full_day_label(day)} is already a holiday."
         if not add and day not in current:
             fail(f"{day.isoformat()} is not one of your holidays (`followups holidays list`)")
         try:
             preferences.set_rules(session, me, {"holidays": current | {day} if add else current - {day}})
         except Invalid as exc:
             fail(exc.fields[0].message if exc.fields else exc.detail)
-    return f"{'Added' if add else 'Removed'} {day_label(day)} {'to' if add else 'from'} your holidays."
+    return f"{'Added' if add else 'Removed'} {clock.full_day_label(day)} {'to' if add else 'from'} your holidays."
 
 
 @holidays_app.command("list")
@@ -168,7 +168,7 @@ def list_holidays(user: UserOption = None, as_json: JsonOption = False) -> None:
         out().print("No holidays yet: `followups holidays add YYYY-MM-DD` or `followups holidays import FILE.ics`.")
         return
     for d in days:
-        out().print(f"{d.isoformat()}  {day_label(d)}", markup=False)
+        out().print(f"{d.isoformat()}  {clock.full_day_label(d)}", markup=False)
 
 
 DateArgument = Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD")]

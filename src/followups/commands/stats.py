@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from followups.commands.common import JsonOption, UserOption, database, handled, out, pick_user, print_json
-from followups.stats import present
 from followups.stats import service as stats
+from followups.stats import wording
 from followups.stats.service import Rate
 
 
@@ -15,7 +15,7 @@ def register(app) -> None:
 
 
 def _cells(rate: Rate) -> list[str]:
-    return [str(rate.reached), str(rate.replies), present.percent(rate.reply_rate), present.days(rate.median_days)]
+    return [str(rate.reached), str(rate.replies), wording.percent(rate.reply_rate), wording.days(rate.median_days)]
 
 
 @handled
@@ -26,7 +26,7 @@ def show_stats(user: UserOption = None, as_json: JsonOption = False) -> None:
         result = stats.reply_stats(session, me)
         enabled = me.cadence_adaptive
     if as_json:
-        print_json(present.as_wire(result, enabled=enabled))
+        print_json(wording.as_wire(result, enabled=enabled))
         return
     console = out()
     if not result.overall.reached:
@@ -45,4 +45,4 @@ def show_stats(user: UserOption = None, as_json: JsonOption = False) -> None:
             table.add_section()
         table.add_row("all channels", "", *_cells(result.overall), style="bold")
         console.print(table)
-    console.print(present.adaptive_sentence(result.adaptive, enabled), markup=False)
+    console.print(wording.adaptive_sentence(result.adaptive, enabled), markup=False)

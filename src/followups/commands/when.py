@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from followups import clock
-from followups.transfer.values import DEFAULT_HOUR, MAX_YEAR, MIN_YEAR
+from followups.transfer.values import MAX_YEAR, MIN_YEAR
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY = {**{w: i for i, w in enumerate(WEEKDAYS)}, **{w[:3]: i for i, w in enumerate(WEEKDAYS)}}
@@ -25,11 +25,11 @@ def snooze_target(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     elif value in _WEEKDAY:
         day = today + timedelta(days=(_WEEKDAY[value] - today.weekday() - 1) % 7 + 1)
     if day is not None:
-        return clock.at_local_time(day, DEFAULT_HOUR, 0, tz)
+        return clock.at_day_time(day, tz)
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            instant = clock.at_local_time(day, DEFAULT_HOUR, 0, tz)
+            instant = clock.at_day_time(day, tz)
         else:
             parsed = datetime.fromisoformat(text.strip())
             naive = parsed.tzinfo is None or parsed.utcoffset() is None

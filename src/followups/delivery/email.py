@@ -18,10 +18,11 @@ from email.utils import format_datetime
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from followups.chains import buckets
 from followups.config import Settings
 from followups.delivery.errors import DeliveryError
 
-SECTIONS = (("overdue", "Overdue"), ("today", "Today"), ("upcoming", "Upcoming"))
+SECTIONS = tuple((name, buckets.BY_NAME[name].label) for name in buckets.PARTITION)
 
 _env = Environment(
     loader=PackageLoader("followups.delivery", "templates"),

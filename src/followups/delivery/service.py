@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from followups.api.shapes import notification_event
 from followups.config import Settings
 from followups.delivery.email import render_digest, send_email
 from followups.delivery.errors import DeliveryError
@@ -77,7 +78,7 @@ def claim_deliveries(session: Session, *, now: datetime, batch: int) -> list[Out
             delivery_id=d.id,
             channel=d.channel,
             attempts=d.attempts,
-            notification=notification_json(n),
+            notification=notification_event(n),
             webhook_url=url,
             webhook_secret=secret,
             email=email,
@@ -85,25 +86,6 @@ def claim_deliveries(session: Session, *, now: datetime, batch: int) -> list[Out
         )
         for d, n, url, secret, email in rows
     ]
-
-
-def notification_json(n: Notification) -> dict:
-    def instant(value: datetime | None) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
-    def ident(value) -> str | None:
-        return str(value) if value else None
-
-    return {
-        "id": str(n.id),
-        "kind": n.kind,
-        "message": n.message,
-        "dueAt": instant(n.due_at),
-        "jobId": ident(n.job_id),
-        "contactId": ident(n.contact_id),
-        "followupId": ident(n.followup_id),
-        "payload": n.payload,
-    }
 
 
 def send(job: Outgoing, settings: Settings, *, now: datetime) -> None:

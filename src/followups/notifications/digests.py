@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followups import clock, replica
-from followups.cadence import day_label
+from followups.chains import buckets
 from followups.chains.queries import due_bucket
-from followups.models import FollowUp, Notification, NotificationKind, User
+from followups.models import FollowUp, Notification, User
+from followups.notification_kinds import DIGEST
 from followups.notifications.claim import insert_ignoring_duplicates
-
-UPCOMING_DAYS = 3
 
 
 def _item(fu: FollowUp, user: User, today) -> dict:
@@ -22,7 +21,7 @@ def _item(fu: FollowUp, user: User, today) -> dict:
     return {
         "id": str(fu.id),
         "dueAt": fu.due_at.isoformat().replace("+00:00", "Z"),
-        "dueLabel": f"{day_label(fu.due_at, user.zone)} {local:%H:%M}",
+        "dueLabel": clock.instant_label(fu.due_at, user.zone, today),
         "company": fu.job.company if fu.job else None,
         "role": fu.job.role if fu.job else None,
         "contact": fu.contact.name if fu.contact else None,
@@ -33,19 +32,19 @@ def _item(fu: FollowUp, user: User, today) -> dict:
 
 
 def digest_payload(session: Session, user: User, *, now: datetime) -> dict:
-    """Overdue, today and the next three local days, from the bucket statements."""
+    """Overdue, today and the next DIGEST_HORIZON_DAYS local days, from the bucket statements."""
     tz = user.zone
     today = clock.local_date(now, tz)
-    horizon = clock.day_bounds(today + timedelta(days=UPCOMING_DAYS), tz)[1]
+    horizon = buckets.horizon(now, tz, buckets.DIGEST_HORIZON_DAYS)
     sections = {}
-    for bucket in ("overdue", "today", "upcoming"):
+    for bucket in buckets.PARTITION:
         stmt = due_bucket(user.id, bucket, now, tz)
         if bucket == "upcoming":
             stmt = stmt.where(FollowUp.due_at < horizon)
         sections[bucket] = [_item(fu, user, today) for fu in session.scalars(stmt)]
     return {
         "date": today.isoformat(),
-        "dateLabel": f"{today:%a} {today.day} {today:%b}",
+        "dateLabel": clock.day_label(today),
         "timezone": user.timezone,
         **sections,
     }
@@ -54,7 +53,9 @@ def digest_payload(session: Session, user: User, *, now: datetime) -> dict:
 def digest_summary(payload: dict) -> str:
     counts = ", ".join(
         f"{len(payload[b])} {label}"
-        for b, label in (("overdue", "overdue"), ("today", "today"), ("upcoming", f"in the next {UPCOMING_DAYS} days"))
+        for b, label in (
+            ("overdue", "overdue"), ("today", "today"), ("upcoming", f"in the next {buckets.DIGEST_HORIZON_DAYS} days")
+        )
     )
     return f"Follow-ups for {payload['dateLabel']}: {counts}"
 
@@ -81,7 +82,7 @@ def make_digests(session: Session, *, now: datetime, batch: int) -> int:
                 {
                     "id": uuid.uuid4(),
                     "user_id": user.id,
-                    "kind": NotificationKind.DIGEST.value,
+                    "kind": DIGEST.name,
                     "dedupe_key": day.isoformat(),
                     "message": digest_summary(payload),
                     "payload": payload,

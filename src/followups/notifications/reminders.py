@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from followups.chains.queries import is_open, with_job_and_contact
 from followups.db import UTCDateTime
-from followups.models import Contact, FollowUp, Job, Notification, NotificationKind
+from followups.models import Contact, FollowUp, Job, Notification
+from followups.notification_kinds import FOLLOWUP_DUE
 from followups.notifications.claim import claim
 
 
@@ -78,7 +79,7 @@ def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
         select(
             new_id,
             FollowUp.user_id,
-            literal(NotificationKind.FOLLOWUP_DUE.value),
+            literal(FOLLOWUP_DUE.name),
             # A rescheduled follow-up (new revision) earns a reminder of its own.
             cast(FollowUp.id, String) + ":" + cast(FollowUp.revision, String),
             reminder_message(),

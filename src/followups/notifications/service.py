@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from followups.chains.queries import Bucket, bucket_filter
+from followups.chains.queries import bucket_filter
 from followups.chains.service import cancel_open, create_followup
 from followups.errors import Invalid
 from followups.jobs.service import update_job
@@ -19,7 +19,7 @@ DORMANT_REASON = "Marked dormant"
 
 
 def list_notifications(
-    session: Session, user: User, *, scope: Bucket, seen: bool, now: datetime
+    session: Session, user: User, *, scope: str, seen: bool, now: datetime
 ) -> Sequence[Notification]:
     seen_filter = Notification.sent_at.is_not(None) if seen else Notification.sent_at.is_(None)
     return session.scalars(

@@ -236,7 +236,7 @@ def _resume(
     step = cad.resume_step(day, phrase or day.isoformat(), user.zone)
     cancel_open(
         session, user.id, _thread(user, outreach),
-        reason=f"Paused: not now, until {cad.day_label(step.due_at, user.zone)}", now=now,
+        reason=f"Paused: not now, until {clock.instant_day_label(step.due_at, user.zone)}", now=now,
     )
     return _start_chain(session, user, outreach, step, now, set_by_user=True)
 

@@ -24,12 +24,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean
 
+from followups import notification_kinds as kinds
 from followups.chains.service import rezone_open
 from followups.db import UTCDateTime
 from followups.models import (
     Channel,
     FollowupType,
-    NotificationKind,
     Outcome,
     Stage,
     User,
@@ -38,12 +38,12 @@ from followups.transfer.csv_import import CHUNK, ImportRejected, RowError
 from followups.transfer.export import FORMAT, SECTIONS, VERSION, record_columns
 from followups.transfer.values import MAX_YEAR, MIN_YEAR
 
-ENUMS = {
-    ("jobs", "stage"): Stage,
-    ("outreach", "channel"): Channel,
-    ("outreach", "outcome"): Outcome,
-    ("followups", "type"): FollowupType,
-    ("notifications", "kind"): NotificationKind,
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("jobs", "stage"): tuple(Stage),
+    ("outreach", "channel"): tuple(Channel),
+    ("outreach", "outcome"): tuple(Outcome),
+    ("followups", "type"): tuple(FollowupType),
+    ("notifications", "kind"): kinds.NAMES,
 }
 # Reference column -> the section its ids come from.
 REFS = {
@@ -140,11 +140,9 @@ def load(source: TextIO) -> dict[str, list[dict]]:
                 name = to_camel(col.name)
                 try:
                     row[col.name] = _value(col, raw.get(name))
-                    enum = ENUMS.get((section, col.name))
-                    if enum is not None and row[col.name] not in {e.value for e in enum}:
-                        raise ValueError(
-                            f"{row[col.name]!r} is not one of {', '.join(e.value for e in enum)}"
-                        )
+                    allowed = ENUMS.get((section, col.name))
+                    if allowed is not None and row[col.name] not in allowed:
+                        raise ValueError(f"{row[col.name]!r} is not one of {', '.join(allowed)}")
                 except ValueError as exc:
                     errors.append(_err(where, name, str(exc)))
                     ok = False

@@ -1,7 +1,7 @@
 """Checking one cell: text limits and characters, emails, dates. Pure functions.
 
-The limits are the API's (see api/schemas/fields.py): names 200, URLs 2000, emails 320,
-notes 2000 characters; no control characters (notes may hold tabs and newlines).
+The limits are the API's (followups.input_limits): names, URLs, emails and notes; no
+control characters (notes may hold tabs and newlines).
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 
 from followups import clock
+from followups.input_limits import EMAIL_MAX as EMAIL_MAX
+from followups.input_limits import MAX_YEAR as MAX_YEAR
+from followups.input_limits import MIN_YEAR as MIN_YEAR
+from followups.input_limits import NAME_MAX as NAME_MAX
+from followups.input_limits import NOTE_MAX as NOTE_MAX
+from followups.input_limits import URL_MAX as URL_MAX
 
-NAME_MAX, URL_MAX, EMAIL_MAX, NOTE_MAX = 200, 2000, 320, 2000
-MIN_YEAR, MAX_YEAR = 1970, 2999
 # A date without a time means this local time of day (as snoozing does).
-DEFAULT_HOUR = 9
 
 
 # Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F.
@@ -98,7 +101,7 @@ def when(raw: str, tz: ZoneInfo, *, day_first: bool = False) -> datetime:
         ) from None
     if day is not None:
         _check_year(day.year)
-        return clock.at_local_time(day, DEFAULT_HOUR, 0, tz)
+        return clock.at_day_time(day, tz)
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:

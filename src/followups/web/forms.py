@@ -14,9 +14,8 @@ from pydantic import (
     ValidationError,
 )
 
+from followups import clock
 from followups.api.schemas import (
-    MAX_YEAR,
-    MIN_YEAR,
     Email,
     Name,
     Note,
@@ -27,6 +26,7 @@ from followups.api.schemas import (
     Url,
 )
 from followups.cadence import MAX_DAYS, MAX_DELAYS
+from followups.input_limits import EMAIL_MAX, MAX_YEAR, MIN_YEAR, PASSWORD_MAX
 from followups.models import Channel, Outcome, Stage
 from followups.rules import MAX_GAP_DAYS
 from followups.web.security import Form
@@ -41,7 +41,7 @@ def _year_in_range(value: dt.date) -> dt.date:
 
 
 Day = Annotated[dt.date, AfterValidator(_year_in_range)]
-Secret = Annotated[str, StringConstraints(max_length=1024)]
+Secret = Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
 
 
 class _Form(BaseModel):
@@ -55,8 +55,8 @@ class RegisterForm(_Form):
 
 
 class LoginForm(_Form):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    email: Annotated[str, StringConstraints(min_length=1, max_length=EMAIL_MAX)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX)]
 
 
 class JobForm(_Form):
@@ -98,7 +98,7 @@ class SendForm(_Form):
 
 class DateTimeForm(_Form):
     date: Day
-    time: dt.time = dt.time(9, 0)
+    time: dt.time = clock.DAY_TIME
     note: Note | None = None
 
 

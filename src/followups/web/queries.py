@@ -10,45 +10,45 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followups import clock
-from followups.chains import queries
+from followups.chains import buckets, queries
 from followups.models import Contact, FollowUp, Job, Notification, Outreach, User
-
-UPCOMING_DAYS = 14
 
 
 @dataclass(frozen=True)
 class TabCounts:
-    overdue: int
-    today: int
-    upcoming: int  # within the next UPCOMING_DAYS local days
-    later: int  # upcoming after that
-
-
-def upcoming_horizon(now: datetime, user: User) -> datetime:
-    """The end of the UPCOMING_DAYS-th local day after today."""
-    today = clock.local_date(now, user.zone)
-    return clock.day_bounds(today + timedelta(days=UPCOMING_DAYS), user.zone)[1]
+    shown: dict[str, int]  # per bucket, within its page horizon (buckets.Bucket)
+    later: dict[str, int]  # per bucket, after its page horizon
 
 
 def tab_counts(session: Session, user: User, now: datetime) -> TabCounts:
-    horizon = upcoming_horizon(now, user)
-    stmt = queries.bucket_counts(user.id, now, user.zone).add_columns(
-        func.count().filter(FollowUp.due_at >= horizon).label("later")
-    )
-    row = session.execute(stmt).one()
-    return TabCounts(row.overdue, row.today, row.upcoming - row.later, row.later)
+    """Each bucket's count (one statement); past a bucket's page horizon, counted apart."""
+    stmt = queries.bucket_counts(user.id, now, user.zone)
+    cut = {}
+    for b in buckets.BUCKETS:
+        if b.page_horizon_days is not None:
+            cut[b.name] = buckets.horizon(now, user.zone, b.page_horizon_days)
+            stmt = stmt.add_columns(
+                func.count()
+                .filter(
+                    queries.bucket_filter(FollowUp.due_at, b.name, now, user.zone),
+                    FollowUp.due_at >= cut[b.name],
+                )
+                .label(f"later_{b.name}")
+            )
+    row = session.execute(stmt).one()._asdict()
+    later = {name: row[f"later_{name}"] for name in cut}
+    return TabCounts({n: row[n] - later.get(n, 0) for n in buckets.NAMES}, later)
 
 
-def tab_items(
-    session: Session, user: User, bucket: queries.Bucket, now: datetime, limit: int
-) -> Sequence[FollowUp]:
-    until = upcoming_horizon(now, user) if bucket == "upcoming" else None
+def tab_items(session: Session, user: User, bucket: str, now: datetime, limit: int) -> Sequence[FollowUp]:
+    days = buckets.BY_NAME[bucket].page_horizon_days
+    until = buckets.horizon(now, user.zone, days) if days is not None else None
     return session.scalars(queries.due_bucket(user.id, bucket, now, user.zone, limit, until=until)).all()
 
 

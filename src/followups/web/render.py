@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse
 
+from followups import clock, input_limits
 from followups.models import User
 from followups.web import queries
 from followups.web.security import CSRF_FIELD, set_presession_cookie
@@ -35,6 +36,8 @@ def asset(name: str) -> str:
 
 env.globals["asset"] = asset
 env.globals["csrf_field"] = CSRF_FIELD
+env.globals["day_time"] = clock.DAY_TIME_TEXT
+env.globals["limits"] = input_limits
 
 
 @dataclass

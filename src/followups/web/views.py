@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.cadence import relative_day
 from followups.models import (
     Contact,
@@ -15,7 +16,6 @@ from followups.models import (
     FollowupType,
     Job,
     Notification,
-    NotificationKind,
     Outreach,
     User,
 )
@@ -45,21 +45,11 @@ OUTCOME_CHOICES = {
     "NO_RESPONSE": "No response",
 }
 RESUME_EXAMPLES = "e.g. next week, after the 15th, in 10 days, 2026-12-15"
-KINDS = {
-    NotificationKind.DORMANT_CANDIDATE.value: "Dormant check",
-    NotificationKind.FOLLOWUP_DUE.value: "Reminder",
-    NotificationKind.DIGEST.value: "Daily digest",
-}
-
-
-def day_label(day: date, today: date | None = None) -> str:
-    text = f"{day:%a} {day.day} {day:%b}"
-    return text if today is None or day.year == today.year else f"{text} {day.year}"
 
 
 def when(instant: datetime, tz: ZoneInfo, today: date | None = None) -> str:
     local = clock.to_local(instant, tz)
-    return f"{day_label(local.date(), today)}, {local:%H:%M}"
+    return f"{clock.day_label(local.date(), today)}, {local:%H:%M}"
 
 
 def attempt_label(fu: FollowUp, user: User) -> str:
@@ -134,7 +124,7 @@ def by_day(items: Iterable[Item], today: date) -> list[DayGroup]:
     groups: dict[date, DayGroup] = {}
     for it in items:
         if it.day not in groups:
-            groups[it.day] = DayGroup(f"{day_label(it.day, today)} ({relative_day(it.day, today)})")
+            groups[it.day] = DayGroup(f"{clock.day_label(it.day, today)} ({relative_day(it.day, today)})")
         groups[it.day].items.append(it)
     return list(groups.values())
 
@@ -172,7 +162,7 @@ def outreach_rows(
                 other=other,
                 outcome=o.outcome,
                 answer=OUTCOMES.get(o.outcome) or None,
-                resumes=day_label(o.resume_on, today) if o.resume_on else None,
+                resumes=clock.day_label(o.resume_on, today) if o.resume_on else None,
             )
         )
     return rows
@@ -206,7 +196,7 @@ def timeline(
         detail = o.note
         badge = OUTCOMES.get(o.outcome) or None
         if o.resume_on is not None:
-            badge = f"not now, resumes {day_label(o.resume_on, today)}"
+            badge = f"not now, resumes {clock.day_label(o.resume_on, today)}"
         if o.deleted_at is not None:
             badge = "deleted"
         events.append(
@@ -275,7 +265,7 @@ def timeline(
                 n.due_at,
                 when(n.due_at, tz, today),
                 "notification",
-                KINDS.get(n.kind, n.kind),
+                kinds.of(n.kind).label,
                 n.message,
                 badge,
             )

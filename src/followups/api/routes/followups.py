@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
@@ -8,15 +8,12 @@ from starlette.concurrency import run_in_threadpool
 from followups.api import wire
 from followups.api.deps import BEARER, CurrentUser, Now, SessionDep, Signed, SignedRead, SignedWrite
 from followups.api.schemas import ContactOut, FollowupIn, FollowupOut, FollowupUpdate, JobOut, SendIn, error_responses
-from followups.chains import queries
+from followups.chains import buckets, queries
 from followups.chains import service as followups
 from followups.db import READ_FROM
 from followups.models import FollowUp
 
 router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
-
-DueBucket = Literal["today", "overdue", "upcoming"]
-
 
 def _keys(columns) -> list[str]:
     return [column.key for column in columns]
@@ -36,7 +33,7 @@ _ANSWER = wire.Record(
 @router.get("/followups", response_model=list[FollowupOut], openapi_extra=BEARER)
 async def list_due(
     read: SignedRead,
-    due: DueBucket = "today",
+    due: buckets.Name = buckets.DEFAULT,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Response:
     # Plain rows in the answer's shape, written as the response model would write them

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter
 
 from followups.api.deps import CurrentUser, Now, SessionDep
 from followups.api.schemas import NotificationOut, error_responses
+from followups.chains import buckets
 from followups.models import Notification
 from followups.notifications import service as notifications
 
@@ -17,7 +16,7 @@ def list_notifications(
     user: CurrentUser,
     session: SessionDep,
     now: Now,
-    scope: Literal["today", "overdue", "upcoming"] = "today",
+    scope: buckets.Scope = buckets.DEFAULT,
     seen: bool = False,
 ) -> list[Notification]:
     return list(notifications.list_notifications(session, user, scope=scope, seen=seen, now=now))

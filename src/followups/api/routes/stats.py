@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from followups.api.deps import CurrentUser, SessionDep
 from followups.api.schemas import StatsOut, error_responses
-from followups.stats import present
 from followups.stats import service as stats
+from followups.stats import wording
 from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS
 
 router = APIRouter(tags=["stats"], responses=error_responses(401, 503))
@@ -35,4 +35,4 @@ replaced by your median days to reply, rounded and kept within {ADAPTIVE_MIN_DAY
 
 @router.get("/stats", response_model=StatsOut, description=DESCRIPTION)
 def get_stats(user: CurrentUser, session: SessionDep) -> dict:
-    return present.as_wire(stats.reply_stats(session, user), enabled=user.cadence_adaptive)
+    return wording.as_wire(stats.reply_stats(session, user), enabled=user.cadence_adaptive)

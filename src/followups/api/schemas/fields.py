@@ -20,10 +20,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-MIN_YEAR, MAX_YEAR = 1970, 2999
-
-
-NOTE_MAX = 2000
+from followups import input_limits as lim
+from followups.input_limits import MAX_YEAR as MAX_YEAR
+from followups.input_limits import MIN_YEAR as MIN_YEAR
+from followups.input_limits import NOTE_MAX as NOTE_MAX
 
 
 def _no_control(value: str) -> str:
@@ -63,36 +63,38 @@ def _email(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lim.NAME_MAX),
     AfterValidator(_no_control),
 ]
 
 
 OptionalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=lim.NAME_MAX), AfterValidator(_no_control)
 ]
 
 
 Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_no_control)
+    str, StringConstraints(strip_whitespace=True, max_length=lim.URL_MAX), AfterValidator(_no_control)
 ]
 
 
 Note = Annotated[str, StringConstraints(max_length=NOTE_MAX), AfterValidator(_no_nul_or_control_but_whitespace)]
 
 
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control), AfterValidator(_email)]
+Email = Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control), AfterValidator(_email)]
 
 
 Password = Annotated[
-    str, StringConstraints(min_length=8, max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+    str,
+    StringConstraints(min_length=lim.PASSWORD_MIN, max_length=lim.PASSWORD_MAX),
+    AfterValidator(_no_nul_or_control_but_whitespace),
 ]
 
 
-TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=lim.ZONE_MAX)]
 
 
-RefId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=lim.ID_MAX)]
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]
@@ -123,7 +125,7 @@ class Patch(Wire):
 
 ResumePhrase = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=lim.RESUME_MAX),
     AfterValidator(_no_control),
     Field(examples=["2026-12-15", "next week", "after the 15th", "in 10 days", "on Monday"]),
 ]

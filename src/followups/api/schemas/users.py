@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from followups import input_limits as lim
 from followups.api.schemas.fields import (
     Email,
     Password,
@@ -30,9 +31,9 @@ class RegisterIn(Wire):
 
 
 class LoginIn(Wire):
-    email: Annotated[str, StringConstraints(max_length=320), AfterValidator(_no_control)]
+    email: Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control)]
     password: Annotated[
-        str, StringConstraints(max_length=1024), AfterValidator(_no_nul_or_control_but_whitespace)
+        str, StringConstraints(max_length=lim.PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
     ]
 
 
@@ -101,7 +102,9 @@ def _http_url(value: str) -> str:
 class WebhookIn(Wire):
     url: Annotated[Url, AfterValidator(_http_url)]
     # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), AfterValidator(_no_control)]
+    secret: Annotated[
+        str, StringConstraints(min_length=lim.SECRET_MIN, max_length=lim.SECRET_MAX), AfterValidator(_no_control)
+    ]
 
 
 class WebhookOut(Wire):

@@ -7,8 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from followups import clock
+from followups import notification_kinds as kinds
 from followups.errors import Invalid
-from followups.models import Notification, NotificationKind
+from followups.models import Notification
 from followups.notifications import service as notifications
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
@@ -16,7 +17,6 @@ from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute)
-REVIVE_HOUR = 9
 
 
 def _card(n: Notification, user, today, job_names: dict, contact_names: dict) -> dict:
@@ -24,8 +24,8 @@ def _card(n: Notification, user, today, job_names: dict, contact_names: dict) ->
     contact = contact_names.get(n.contact_id)
     return {
         "n": n,
-        "kind": views.KINDS.get(n.kind, n.kind),
-        "dormant": n.kind == NotificationKind.DORMANT_CANDIDATE.value,
+        "kind": kinds.of(n.kind).label,
+        "dormant": n.kind == kinds.DORMANT_CANDIDATE.name,
         "when": views.when(n.due_at, user.zone, today),
         "seen_when": views.when(n.sent_at, user.zone, today) if n.sent_at else None,
         "subject": views.subject(job, contact) if (job or contact) else None,

@@ -34,7 +34,6 @@ FIELDS = (
     "resume_on",
 )
 # An outreach dated before today is taken as sent at this local hour.
-PAST_HOUR = 9
 
 
 def _form_page(
@@ -135,7 +134,7 @@ def record(request: Request, ctx: Page, form: Posted):
     sent_at = (
         ctx.now
         if parsed.date == today
-        else clock.at_local_time(parsed.date, PAST_HOUR, 0, user.zone)
+        else clock.at_day_time(parsed.date, user.zone)
     )
     job = (
         outreach.NewJob(parsed.new_company, parsed.new_role) if parsed.new_company else parsed.job_id or None

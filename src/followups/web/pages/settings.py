@@ -9,13 +9,14 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from followups import clock
 from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
 from followups.rules import RECOMMENDED
 from followups.users import preferences
 from followups.users import service as users
-from followups.web import forms, views
+from followups.web import forms
 from followups.web.deps import Page, Posted
 from followups.web.pages.auth import zone_names
 from followups.web.render import Ctx, render
@@ -87,7 +88,7 @@ def _page(
         calendar_url=calendar_url,
         saved=_imported_message(*imported) if imported else SAVED.get(saved),
         has_webhook=bool(user.webhook_url),
-        holidays=[(day.isoformat(), views.day_label(day)) for day in rules.holidays],
+        holidays=[(day.isoformat(), clock.full_day_label(day)) for day in rules.holidays],
         recommended_on=_is_recommended(ctx),
     )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from followups.stats import present
 from followups.stats import service as stats
+from followups.stats import wording
 from followups.web import views
 from followups.web.deps import Page
 from followups.web.render import render
@@ -23,8 +23,8 @@ def stats_page(ctx: Page):
         title="Reply rates",
         stats=result,
         channel_names=views.CHANNELS,
-        percent=present.percent,
-        days=present.days,
-        adaptive_sentence=present.adaptive_sentence(result.adaptive, ctx.user.cadence_adaptive),
+        percent=wording.percent,
+        days=wording.days,
+        adaptive_sentence=wording.adaptive_sentence(result.adaptive, ctx.user.cadence_adaptive),
         adaptive_on=ctx.user.cadence_adaptive,
     )

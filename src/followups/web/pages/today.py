@@ -1,4 +1,4 @@
-"""Today: the overdue, today and upcoming tabs, and the actions on each follow-up.
+"""Today: a tab per due bucket (followups.chains.buckets), and the actions on each follow-up.
 
 An action posted by htmx answers with the panel (tabs with fresh counts, the list,
 a message) and the bell, swapped in place; without JavaScript the same form posts
@@ -8,11 +8,12 @@ and the browser is redirected back to the tab.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from followups import clock
+from followups.chains import buckets
 from followups.chains import service as followups
 from followups.errors import Conflict
 from followups.models import FollowupType, User
@@ -23,12 +24,9 @@ from followups.web.routing import WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute)
 
-Tab = Literal["overdue", "today", "upcoming"]
-TABS: tuple[Tab, ...] = ("overdue", "today", "upcoming")
-LABELS = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
+Tab = str  # a bucket's name
 PAGE = 50
 MAX_LIMIT = 1000
-SNOOZE_HOUR = 9
 DONE = {
     "sent": "Marked sent.",
     "moved": "Moved.",
@@ -38,14 +36,11 @@ DONE = {
 
 
 def _tab(value: str | None) -> Tab:
-    return value if value in TABS else "today"  # type: ignore[return-value]
+    return value if value in buckets.BY_NAME else buckets.DEFAULT
 
 
 def bucket_of(instant: datetime, now: datetime, user: User) -> str:
-    start, end = clock.today_bounds(now, user.zone)
-    if instant < start:
-        return "Overdue"
-    return "Today" if instant < end else "Upcoming"
+    return buckets.partition_of(instant, now, user.zone).label
 
 
 def panel(
@@ -58,20 +53,22 @@ def panel(
     outreach = queries.outreach_by_id(ctx.session, user, (r.outreach_id for r in rows))
     today = queries.local_today(ctx.now, user)
     items = [views.item(r, user, today, outreach) for r in rows]
-    total = getattr(counts, tab)
+    total = counts.shown[tab]
+    bucket = buckets.BY_NAME[tab]
     return {
         "tab": tab,
-        "tabs": [(t, LABELS[t], getattr(counts, t)) for t in TABS],
-        "counts": counts,
+        "tabs": [(b.name, b.label, counts.shown[b.name]) for b in buckets.BUCKETS],
+        "bucket": bucket,
+        "later": counts.later.get(tab, 0),
         "items": items,
-        "groups": views.by_day(items, today) if tab == "upcoming" else None,
+        "groups": views.by_day(items, today) if bucket.by_day else None,
         "more": max(total - len(items), 0),
         "next_limit": min(limit + PAGE, MAX_LIMIT),
         "limit": limit,
         "flash": flash,
         "flash_error": error,
         "today_iso": today.isoformat(),
-        "today_label": views.day_label(today),
+        "today_label": clock.day_label(today),
     }
 
 
@@ -146,10 +143,10 @@ def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | N
     tz = ctx.user.zone
     today = queries.local_today(ctx.now, ctx.user)
     if choice == "tomorrow":
-        return clock.at_local_time(today + timedelta(days=1), SNOOZE_HOUR, 0, tz), None
+        return clock.at_day_time(today + timedelta(days=1), tz), None
     if choice == "monday":
         ahead = (7 - today.weekday()) % 7 or 7
-        return clock.at_local_time(today + timedelta(days=ahead), SNOOZE_HOUR, 0, tz), None
+        return clock.at_day_time(today + timedelta(days=ahead), tz), None
     parsed, errors = forms.parse(forms.DateTimeForm, forms.values(form, "date", "time"))
     if parsed is None:
         field = next(iter(errors))

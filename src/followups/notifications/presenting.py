@@ -1,9 +1,10 @@
 """Presenting notifications as they fall due: resolve the stale ones, queue deliveries.
 
-A followup_due reminder whose follow-up was sent, cancelled or archived meanwhile is
-resolved silently; so is a dormant check when a reply arrived on the job or contact
-since the check was made. The rest are presented: one delivery per channel the user
-has (webhook; email for a digest with something in it, when SMTP is configured).
+Each kind says (followups.notification_kinds) when it is resolved silently: a reminder
+whose follow-up was sent, cancelled or archived meanwhile; a dormant check when a reply
+arrived on the job or contact since the check was made. The rest are presented: one
+delivery per channel the user has and the kind goes to (webhook; email for a digest with
+something in it, when SMTP is configured).
 """
 
 from __future__ import annotations
@@ -14,27 +15,27 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from followups import notification_kinds as kinds
 from followups.chains.queries import is_open, with_job_and_contact
 from followups.config import Settings
 from followups.models import (
     REPLIES,
     Contact,
     Delivery,
-    DeliveryChannel,
     FollowUp,
     Job,
     Notification,
-    NotificationKind,
     Outreach,
     User,
 )
+from followups.notification_kinds import Stale
 from followups.notifications.claim import claim, insert_ignoring_duplicates
 
 PENDING = and_(Notification.presented_at.is_(None), Notification.cancelled_at.is_(None))
 
 
-def _stale_reminders(session: Session, claimed) -> set[uuid.UUID]:
-    ids = {r.followup_id for r in claimed if r.kind == NotificationKind.FOLLOWUP_DUE.value}
+def _followup_closed(session: Session, rows) -> set[uuid.UUID]:
+    ids = {r.followup_id for r in rows}
     if not ids:
         return set()
     live = set(
@@ -44,7 +45,7 @@ def _stale_reminders(session: Session, claimed) -> set[uuid.UUID]:
             )
         )
     )
-    return {r.id for r in claimed if r.kind == NotificationKind.FOLLOWUP_DUE.value and r.followup_id not in live}
+    return {r.id for r in rows if r.followup_id not in live}
 
 
 def _replied(session: Session, row) -> bool:
@@ -70,6 +71,26 @@ def _replied(session: Session, row) -> bool:
     )
 
 
+def _replied_since(session: Session, rows) -> set[uuid.UUID]:
+    return {r.id for r in rows if _replied(session, r)}
+
+
+_STALE_CHECKS = {Stale.FOLLOWUP_CLOSED: _followup_closed, Stale.REPLIED_SINCE: _replied_since}
+
+
+def _stale(session: Session, claimed) -> set[uuid.UUID]:
+    """The claimed notifications their kind's rule resolves silently."""
+    by_rule: dict[Stale, list] = {}
+    for r in claimed:
+        rule = kinds.of(r.kind).stale
+        if rule is not None:
+            by_rule.setdefault(rule, []).append(r)
+    stale: set[uuid.UUID] = set()
+    for rule, rows in by_rule.items():
+        stale |= _STALE_CHECKS[rule](session, rows)
+    return stale
+
+
 def present_due(session: Session, settings: Settings, *, now: datetime, batch: int) -> int:
     candidates = (
         select(Notification.id)
@@ -91,10 +112,7 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
     )
     if not claimed:
         return 0
-    stale = _stale_reminders(session, claimed)
-    stale |= {
-        r.id for r in claimed if r.kind == NotificationKind.DORMANT_CANDIDATE.value and _replied(session, r)
-    }
+    stale = _stale(session, claimed)
     if stale:
         session.execute(
             update(Notification).where(Notification.id.in_(stale)).values(cancelled_at=now),
@@ -110,16 +128,11 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
     deliveries = []
     for r in live:
         user = users[r.user_id]
-        channels = []
-        if user.webhook_url:
-            channels.append(DeliveryChannel.WEBHOOK)
-        if (
-            r.kind == NotificationKind.DIGEST.value
-            and settings.smtp_enabled
-            and user.digest_email
-            and any(r.payload.get(b) for b in ("overdue", "today", "upcoming"))
-        ):
-            channels.append(DeliveryChannel.EMAIL)
+        channels = kinds.of(r.kind).channels(
+            webhook=bool(user.webhook_url),
+            email=settings.smtp_enabled and bool(user.digest_email),
+            payload=r.payload,
+        )
         deliveries += [
             {
                 "id": uuid.uuid4(),
