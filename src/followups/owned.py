@@ -95,3 +95,10 @@ def edit_owned(row: Archivable, changes: dict, editable: Iterable[str], *, now: 
         elif row.archived_at is None:
             row.archived_at = now
     row.updated_at = now
+
+
+def ids_with_prefix(session: Session, model: type, user_id: uuid.UUID, prefix: str) -> list[uuid.UUID]:
+    """The ids of the user's rows of `model` whose hex starts with `prefix` (the terminal's
+    short ids): read whole and matched here, since a UUID column has no text prefix on SQLite."""
+    return [rid for rid in session.scalars(select(model.id).where(model.user_id == user_id))
+            if rid.hex.startswith(prefix)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followups import owned
 from followups.commands.common import fail
 from followups.models import FollowUp, Outreach, User
 from followups.transfer import values
@@ -33,11 +33,7 @@ def resolve_id(session: Session, user: User, model: type[FollowUp] | type[Outrea
     if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
         where = "`followups due`" if model is FollowUp else "`followups outreach add`"
         fail(f"{noun} {raw!r} was not found (give the id from {where})")
-    matches = [
-        fid
-        for fid in session.scalars(select(model.id).where(model.user_id == user.id))
-        if fid.hex.startswith(prefix)
-    ]
+    matches = owned.ids_with_prefix(session, model, user.id, prefix)
     if not matches:
         fail(f"{noun} {raw!r} was not found")
     if len(matches) > 1:

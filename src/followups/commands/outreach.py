@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from followups import input_limits
 from followups.api import shapes
@@ -16,7 +15,7 @@ from followups.commands import labels
 from followups.commands.common import JsonOption, UserOption, database, fail, handled, pick_user, print_json, say
 from followups.commands.inputs import checked, resolve_id
 from followups.errors import Invalid
-from followups.models import REPLIES, FollowUp, Outcome, Outreach
+from followups.models import REPLIES, Outcome, Outreach
 from followups.outreach import service as outreach_service
 from followups.transfer import columns, values
 
@@ -190,18 +189,11 @@ def outreach_answer(
             row = outreach_service.update_outreach(session, me, found, changes=changes, now=now)
         except Invalid as exc:
             _resume_failed(exc)
-        resumed = None
-        if row.resume_on is not None:
-            resumed = session.scalar(
-                select(FollowUp)
-                .where(FollowUp.user_id == me.id, FollowUp.outreach_id == row.id)
-                .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
-                .limit(1)
-            )
+        resumed = outreach_service.resumed_followup(session, me, row) if row.resume_on else None
         if as_json:
             print_json(shapes.outreach_json(row))
             return
-        if resumed is not None and resumed.sent_at is None and resumed.cancelled_at is None:
+        if resumed is not None:
             say(
                 f"Not now: the thread pauses; a follow-up is due"
                 f" {labels.due_label(resumed.due_at, now, me.zone)}, id {labels.short_id(resumed.id)}."

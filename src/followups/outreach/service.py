@@ -314,3 +314,16 @@ def delete_outreach(session: Session, user: User, outreach_id, *, now: datetime)
     outreach.updated_at = now
     cancel_open(session, user.id, FollowUp.outreach_id == outreach.id, reason="Outreach deleted", now=now)
     session.flush()
+
+
+def resumed_followup(session: Session, user: User, outreach: Outreach) -> FollowUp | None:
+    """The open follow-up a "not now" answer scheduled for `outreach`, if it still waits."""
+    latest = session.scalar(
+        select(FollowUp)
+        .where(FollowUp.user_id == user.id, FollowUp.outreach_id == outreach.id)
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.sent_at is not None or latest.cancelled_at is not None:
+        return None
+    return latest
