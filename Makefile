@@ -1,5 +1,10 @@
 # The README's commands. Everything installs into .venv from this project's own files.
-PYTHON ?= python3.11
+# The newest Python 3.11-3.14 on the PATH (or PYTHON=/path/to/python3.X).
+SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 15))
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.14 python3.13 python3.12 python3.11 python3; do \
+  command -v $$p >/dev/null 2>&1 && $$p -c '$(SUPPORTED)' 2>/dev/null && { echo $$p; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
@@ -8,7 +13,12 @@ PORT ?= 8000
 .PHONY: run test lint bench clean chromium screenshots
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(SUPPORTED)' 2>/dev/null; then \
+	  echo "make: followups needs Python 3.11, 3.12, 3.13 or 3.14 (python3.14 ... python3.11 or python3 on the PATH);" \
+	       "none was found$(if $(PYTHON), ($(PYTHON) is not one)). Install one, or name it: make run PYTHON=/path/to/python3.X" >&2; \
+	  exit 1; \
+	fi
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
