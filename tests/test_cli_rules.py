@@ -76,7 +76,7 @@ def test_holidays_add_list_remove_and_import(cli: Cli, tmp_path):
     assert cli.json("holidays", "list") == [first.isoformat(), second.isoformat()]
     assert cli("holidays", "list").stdout.splitlines()[0].startswith(first.isoformat())
 
-    assert cli.fails("holidays", "add", "25/12") == "error: '25/12' is not a date: give YYYY-MM-DD"
+    assert cli.fails("holidays", "add", "25/12").startswith("error: '25/12' is not a date: give YYYY-MM-DD or")
     missing = (today() + timedelta(days=90)).isoformat()
     assert f"{missing} is not one of your holidays" in cli.fails("holidays", "remove", missing)
     cli("holidays", "remove", first.isoformat())

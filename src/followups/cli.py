@@ -2,18 +2,82 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from followups import commands
+from followups import __version__, commands
+from followups.commands.common import error_line
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import current_revision, head_revision, upgrade
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="A follow-up engine for job-search outreach.")
+# click's exceptions, from the click Typer uses (its own copy since Typer 0.26).
+UsageError = typer.BadParameter.__bases__[0]
+ClickException = UsageError.__bases__[0]
+
+
+class Followups(TyperGroup):
+    """The command line as the README promises: a usage mistake is one line on stderr and
+    exit code 1 (not click's box and 2), and a flag's help shows no `<bool>` value."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _plain_flags(self)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help was shown: nothing more
+                sys.exit(exc.exit_code)
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            error_line(f"{exc.format_message()}{hint}")
+            sys.exit(1)
+        except ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            error_line("aborted; nothing was written")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _plain_flags(command) -> None:
+    """Typer >= 0.26 shows every option's type in --help, flags too (`--json <bool>`,
+    `--help <bool>`); an empty metavar leaves a flag's type column empty."""
+    context = typer.Context(command)
+    help_option = command.get_help_option(context)  # made once and kept by the command
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
+
+
+app = typer.Typer(
+    cls=Followups, no_args_is_help=True, add_completion=False, help="A follow-up engine for job-search outreach."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"followups {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    pass
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from followups.commands import followups, jobs_contacts, outreach, rules, stats, transfer, users
+from followups.commands import cancel, followups, jobs_contacts, outreach, rules, stats, transfer, users
 
 
 def register(app: typer.Typer) -> None:
@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(outreach.outreach_app, name="outreach")
     app.command("send")(followups.send)
     app.command("snooze")(followups.snooze)
+    cancel.register(app)
     jobs_contacts.register(app)
     users.register(app)
     transfer.register(app)

@@ -141,7 +141,8 @@ def snooze(
         typer.Option(
             "--to",
             metavar="WHEN",
-            help=f"tomorrow, monday (any weekday), YYYY-MM-DD ({clock.DAY_TIME_TEXT} local) or an ISO instant.",
+            help=f"tomorrow, monday (any weekday), in 3 days, YYYY-MM-DD ({clock.DAY_TIME_TEXT} local)"
+            " or an ISO instant.",
         ),
     ],
     user: UserOption = None,

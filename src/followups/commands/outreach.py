@@ -11,7 +11,7 @@ import typer
 from followups import input_limits
 from followups.api import shapes
 from followups.chains import service as followups
-from followups.commands import labels
+from followups.commands import labels, when
 from followups.commands.common import JsonOption, UserOption, database, fail, handled, pick_user, print_json, say
 from followups.commands.inputs import checked, resolve_id
 from followups.errors import Invalid
@@ -79,7 +79,8 @@ def outreach_add(
     sent: Annotated[
         str | None,
         typer.Option(
-            "--sent", metavar="WHEN", help="When it was sent (default now): YYYY-MM-DD or ISO."
+            "--sent", metavar="WHEN",
+            help="When it was sent (default now): yesterday, friday, 3 days ago, YYYY-MM-DD or ISO.",
         ),
     ] = None,
     no_followup: Annotated[
@@ -115,7 +116,7 @@ def outreach_add(
     with database() as db, db.transaction() as session:
         me = pick_user(session, user)
         try:
-            sent_at = values.when(sent, me.zone) if sent else None
+            sent_at = when.sent_at(sent, now, me.zone) if sent else None
         except ValueError as exc:
             fail(f"--sent: {exc}")
         if sent_at is not None and sent_at > now:

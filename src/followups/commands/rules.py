@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from followups import clock
+from followups.commands import when
 from followups.commands.common import (
     JsonOption,
     UserOption,
@@ -131,18 +132,14 @@ def set_rules(
         _print_rules(me)
 
 
-def _day(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        fail(f"{raw.strip()!r} is not a date: give YYYY-MM-DD")
-
-
 def _change_holiday(raw: str, email: str | None, *, add: bool) -> str:
     """Add or remove one day; what to tell the user."""
-    day = _day(raw)
     with database() as db, db.transaction() as session:
         me = pick_user(session, email)
+        try:
+            day = when.calendar_day(raw, clock.local_date(datetime.now(UTC), me.zone))
+        except ValueError as exc:
+            fail(str(exc))
         current = set(me.rule_set.holidays)
         if add and day in current:
             return f"{clock.full_day_label(day)} is already a holiday."
@@ -171,7 +168,7 @@ def list_holidays(user: UserOption = None, as_json: JsonOption = False) -> None:
         out().print(f"{d.isoformat()}  {clock.full_day_label(d)}", markup=False)
 
 
-DateArgument = Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD")]
+DateArgument = Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD, or tomorrow, friday, in 3 days ...")]
 
 
 @holidays_app.command("add")
