@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from followups import __version__, observability, web
-from followups.api import errors
+from followups.api import docs, errors
 from followups.api.limits import BodySizeLimit, LoginLimiter
 from followups.api.routes import auth, calendar, contacts, followups, jobs, notifications, outreach, stats
 from followups.config import Settings
@@ -50,12 +50,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         version=__version__,
         description="A follow-up engine for job-search outreach.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from docs.install, on the package's own assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
     app.state.writers = writers()  # threads start when first used; for apps run without lifespan
     app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address, database)
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     observability.install(app, database)
 
