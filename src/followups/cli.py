@@ -88,8 +88,13 @@ def serve(
         1, min=1, help="Server processes on the port (one per core), each accepting on its own socket."),
     graceful_timeout: float = typer.Option(
         30.0, min=0, help="On SIGTERM, seconds the requests in flight get to finish."),
+    with_worker: bool | None = typer.Option(
+        None, "--with-worker/--without-worker", show_default=False,
+        help="Also run the worker's sweeps (reminders, digests, deliveries) in this command "
+             "[default: with on SQLite, without on PostgreSQL, where `followups worker` runs]."),
 ) -> None:
-    """Serve the API (OpenAPI at /docs). The embedded SQLite default migrates itself first.
+    """Serve the API and the pages (OpenAPI at /docs). The embedded SQLite default migrates
+    itself first and runs the worker's sweeps in this process too.
     SIGTERM stops taking connections, lets the requests in flight finish, then exits 0."""
     import signal
 
@@ -98,11 +103,14 @@ def serve(
     from followups import serving
     from followups.app import create_app
     from followups.observability import configure_logging
+    from followups.worker import BackgroundWorker
 
     configure_logging()
     settings = Settings()
+    sweeps = settings.is_sqlite if with_worker is None else with_worker
     console.print(f"followups on http://{host}:{port} (database: {_safe_url(settings)}, "
-                  f"{workers} process{'es' if workers > 1 else ''})", soft_wrap=True)
+                  f"{workers} process{'es' if workers > 1 else ''}"
+                  f"{', with the worker' if sweeps else ''})", soft_wrap=True)
     # Our JSON logger (with its own access line) replaces uvicorn's logging set-up.
     options = {"host": host, "port": port, "log_config": None, "access_log": False,
                "timeout_graceful_shutdown": graceful_timeout or None}
@@ -110,7 +118,10 @@ def serve(
         # uvicorn re-raises a SIGTERM after its graceful shutdown (and dies of it); the shutdown
         # is done by then, so this process exits 0 like the supervisor of `--workers N` does.
         signal.signal(signal.SIGTERM, lambda *_: None)
-        uvicorn.run(create_app(settings), **options)
+        served = create_app(settings)
+        # The sweeps run in a thread of their own, off the event loop, until the server stops.
+        with BackgroundWorker(settings, enabled=sweeps):
+            uvicorn.run(served, **options)
         return
     if settings.is_sqlite:  # once, here, before the processes start (not once in each)
         database = Database(settings)
@@ -118,8 +129,10 @@ def serve(
             upgrade(database.engine)
         finally:
             database.dispose()
-    # One listening socket per process (SO_REUSEPORT), so connections spread evenly.
-    serving.run("followups.app:create_served_app", factory=True, workers=workers, **options)
+    # One listening socket per process (SO_REUSEPORT), so connections spread evenly; the
+    # sweeps run once, in this supervising process, not in each server process.
+    with BackgroundWorker(settings, enabled=sweeps):
+        serving.run("followups.app:create_served_app", factory=True, workers=workers, **options)
 
 
 @app.command()

@@ -3,7 +3,8 @@
 Each step claims a batch and commits it in one transaction; a step repeats until it
 finds nothing, then the loop sleeps. Any number of workers can run (PostgreSQL: SKIP
 LOCKED claims; SQLite: one writer at a time). SIGTERM or SIGINT lets the current batch
-finish, then the worker exits.
+finish, then the worker exits. `followups serve` runs one in a thread of its own
+(BackgroundWorker) on the embedded SQLite default, so `make run` sends reminders too.
 """
 
 from __future__ import annotations
@@ -119,3 +120,42 @@ class Worker:
                 return
             self.stopping.wait(self.settings.worker_interval_s)
         log.info("stopped")
+
+
+class BackgroundWorker:
+    """A Worker in a thread of this process, for as long as the `with` block (the server)
+    runs: its own Database (its own connections), never on the event loop; on leaving, the
+    current batch finishes and the thread ends. Disabled, it does nothing."""
+
+    def __init__(self, settings: Settings, *, enabled: bool = True):
+        self.settings = settings
+        self.enabled = enabled
+        self.worker: Worker | None = None
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> BackgroundWorker:
+        if self.enabled:
+            self.worker = Worker(Database(self.settings), self.settings)
+            self.thread = threading.Thread(target=self._run, name="followups-worker", daemon=True)
+            self.thread.start()
+            log.info("worker started in the server process (every %ss)", self.settings.worker_interval_s)
+        return self
+
+    def _run(self) -> None:
+        worker = self.worker
+        assert worker is not None
+        try:
+            while not worker.stopping.is_set():
+                try:
+                    worker.run()
+                except Exception:  # the server goes on; the sweep is tried again after a pause
+                    log.exception("in-process worker: sweep failed; retrying")
+                    worker.stopping.wait(worker.settings.worker_interval_s)
+        finally:
+            worker.db.dispose()
+
+    def __exit__(self, *_exc) -> None:
+        if self.worker is None or self.thread is None:
+            return
+        self.worker.stopping.set()
+        self.thread.join()
