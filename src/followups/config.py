@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Request bodies past this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Who may create an account through POST /auth/register and the pages: "open",
+    # "closed" (`followups user add` only) or "first-user-only" (open while there is no
+    # account). Unset: see registration_mode.
+    registration: Literal["open", "closed", "first-user-only"] | None = None
     # Failed logins allowed per account and per client address (limits' notation).
     login_limit_account: str = "10 per 15 minutes"
     login_limit_address: str = "100 per 15 minutes"
@@ -55,6 +59,15 @@ class Settings(BaseSettings):
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @property
+    def registration_mode(self) -> str:
+        """FOLLOWUPS_REGISTRATION; unset, "first-user-only" on the embedded default database
+        (no FOLLOWUPS_DATABASE_URL: `make run`, a single-user install, is no open sign-up
+        page), else "open", the register contract of API.md (a taken email is 409)."""
+        if self.registration is not None:
+            return self.registration
+        return "open" if "database_url" in self.model_fields_set else "first-user-only"
 
     @property
     def is_sqlite(self) -> bool:

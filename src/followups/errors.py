@@ -19,6 +19,10 @@ class Conflict(DomainError):
     """The request is valid but the record's state does not allow it."""
 
 
+class Forbidden(DomainError):
+    """The request is valid but this server does not allow it (closed registration)."""
+
+
 @dataclass
 class FieldError:
     field: str

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from followups.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     def _conflict(_r: Request, exc: Conflict) -> JSONResponse:
         return error_response(409, exc.detail)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(_r: Request, exc: Forbidden) -> JSONResponse:
+        return error_response(403, exc.detail)
 
     @app.exception_handler(Invalid)
     def _invalid(_r: Request, exc: Invalid) -> JSONResponse:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAl
 from sqlalchemy.orm import Session
 
 from followups import replica
+from followups.commands.remembered import default_user
 from followups.config import Settings
 from followups.db import Database
 from followups.errors import DomainError
@@ -145,9 +146,10 @@ def database(*, migrate: bool = True) -> Iterator[Database]:
 
 
 def pick_user(session: Session, email: str | None) -> User:
-    """The user named by --user / FOLLOWUPS_USER, else the only one. The verb then acts for
-    that user: its writes bump the user's write_seq first, as an API request's do
-    (followups.replica), so an API read on a lagging replica never misses them."""
+    """The user named by --user / FOLLOWUPS_USER, else the default one of `followups user
+    use`, else the only one. The verb then acts for that user: its writes bump the user's
+    write_seq first, as an API request's do (followups.replica), so an API read on a
+    lagging replica never misses them."""
     user = _named_or_only(session, email)
     replica.acting_for(session, user)
     return user
@@ -155,9 +157,12 @@ def pick_user(session: Session, email: str | None) -> User:
 
 def _named_or_only(session: Session, email: str | None) -> User:
     if email:
-        user = users.find_user(session, email)
+        return find_user(session, email)
+    remembered = default_user(database_key(session))
+    if remembered:
+        user = users.find_user(session, remembered)
         if user is None:
-            fail(f"there is no user {email.strip()!r} (`followups user list` shows them)")
+            fail(f"the default user {remembered!r} is gone: pick another with `followups user use EMAIL`")
         return user
     found = users.list_users(session, limit=2)
     if not found:
@@ -166,5 +171,20 @@ def _named_or_only(session: Session, email: str | None) -> User:
             " (or try `followups demo`)"
         )
     if len(found) > 1:
-        fail("there are several users: pick one with --user EMAIL (or FOLLOWUPS_USER)")
+        fail(
+            "there are several users: pick one with --user EMAIL (or FOLLOWUPS_USER),"
+            " or make one the default with `followups user use EMAIL`"
+        )
     return found[0]
+
+
+def database_key(session: Session) -> str:
+    """The database's address without its password: what a remembered default user is kept under."""
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
+def find_user(session: Session, email: str) -> User:
+    user = users.find_user(session, email)
+    if user is None:
+        fail(f"there is no user {email.strip()!r} (`followups user list` shows them)")
+    return user

@@ -1,4 +1,4 @@
-"""Accounts from the terminal: `followups user add` and `followups user list`."""
+"""Accounts from the terminal: `followups user add`, `list` and `use`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from rich.table import Table
 from rich.text import Text
 
 from followups import clock
-from followups.commands.common import JsonOption, database, fail, handled, out, print_json, say
+from followups.commands import remembered
+from followups.commands.common import (
+    JsonOption,
+    database,
+    database_key,
+    fail,
+    find_user,
+    handled,
+    out,
+    print_json,
+    say,
+)
 from followups.transfer import values
 from followups.transfer.export import iso
 from followups.users import service as users
@@ -83,6 +94,7 @@ def list_users(as_json: JsonOption = False) -> None:
     """The users of this database."""
     with database() as db, db.transaction(write=False) as session:
         rows = users.list_users(session)
+        chosen = users.email_key(remembered.default_user(database_key(session)) or "")
     if as_json:
         print_json(
             [
@@ -91,6 +103,7 @@ def list_users(as_json: JsonOption = False) -> None:
                     "email": u.email,
                     "timezone": u.timezone,
                     "createdAt": iso(u.created_at),
+                    "default": u.email_key == chosen,
                 }
                 for u in rows
             ]
@@ -100,8 +113,25 @@ def list_users(as_json: JsonOption = False) -> None:
         out().print("No users yet: `followups user add EMAIL`.")
         return
     table = Table(title=f"Users ({len(rows)})", title_justify="left")
-    for name in ("email", "timezone", "added"):
+    for name in ("email", "timezone", "added", "default"):
         table.add_column(name)
     for u in rows:
-        table.add_row(Text(u.email), u.timezone, f"{u.created_at:%Y-%m-%d}")
+        table.add_row(Text(u.email), u.timezone, f"{u.created_at:%Y-%m-%d}", "yes" if u.email_key == chosen else "")
     out().print(table)
+
+
+@user_app.command("use")
+@handled
+def use(
+    email: Annotated[str | None, typer.Argument(help="The user the verbs act for without --user.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Forget the default user of this database.")] = False,
+) -> None:
+    """Make EMAIL the user every verb acts for on this database (--user and FOLLOWUPS_USER
+    still win); kept in your config folder, per database."""
+    if bool(email) == clear:
+        fail("give an EMAIL, or --clear")
+    with database() as db, db.transaction(write=False) as session:
+        key = database_key(session)
+        user = find_user(session, email) if email else None
+    remembered.remember(key, user.email if user else None)
+    say(f"Verbs now act for {user.email} on this database." if user else "No default user on this database now.")

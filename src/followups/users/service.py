@@ -9,14 +9,14 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followups import clock, replica
 from followups.cadence import DEFAULT, Cadence
 from followups.chains.service import rezone_open
-from followups.errors import Conflict, Invalid, Unauthorized
+from followups.errors import Conflict, Forbidden, Invalid, Unauthorized
 from followups.models import ApiToken, User
 from followups.users.tokens import NO_USER, TOKEN_OF, Presented, token_hash
 
@@ -40,7 +40,38 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+REGISTRATION_CLOSED = (
+    "Registration is closed on this server: its administrator adds accounts"
+    " (followups user add EMAIL)."
+)
+# Any constant: the transaction lock that makes "the first user" one user on PostgreSQL.
+_FIRST_USER_LOCK = 0x666F6C6C
+
+
+def registration_open(session: Session, mode: str) -> bool:
+    """Whether a stranger may create an account now (mode: Settings.registration_mode)."""
+    if mode == "open":
+        return True
+    if mode == "closed":
+        return False
+    return not any_user(session)
+
+
+def sign_up(
+    session: Session, *, email: str, password: str, timezone: str, now: datetime, registration: str
+) -> User:
+    """Registration by a stranger (the API, the pages): refused alike for every email while
+    registration is closed, so the answer never tells whether an address has an account."""
+    if registration == "first-user-only" and session.get_bind().dialect.name == "postgresql":
+        # Two first registrations at once: the second waits here, then finds the first.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_USER_LOCK})
+    if not registration_open(session, registration):
+        raise Forbidden(REGISTRATION_CLOSED)
+    return register(session, email=email, password=password, timezone=timezone, now=now)
+
+
 def register(session: Session, *, email: str, password: str, timezone: str, now: datetime) -> User:
+    """An account, whoever asks (sign_up checks the server's registration setting first)."""
     _check_timezone(timezone)
     key = email_key(email)
     if session.scalar(select(User.id).where(User.email_key == key)) is not None:

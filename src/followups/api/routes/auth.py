@@ -52,10 +52,11 @@ def me_out(user: User) -> MeOut:
     )
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut)
-def register(body: RegisterIn, session: SessionDep, now: Now) -> User:
-    return users.register(
-        session, email=body.email, password=body.password, timezone=body.timezone, now=now
+@router.post("/auth/register", status_code=201, response_model=UserOut, responses=error_responses(403))
+def register(body: RegisterIn, request: Request, session: SessionDep, now: Now) -> User:
+    return users.sign_up(
+        session, email=body.email, password=body.password, timezone=body.timezone, now=now,
+        registration=request.app.state.settings.registration_mode,
     )
 
 

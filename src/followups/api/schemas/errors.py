@@ -20,6 +20,7 @@ def error_responses(*codes: int) -> dict:
     """OpenAPI entries for the error answers a route can give, all with ErrorOut."""
     text = {
         401: "No valid bearer token.",
+        403: "Registration is closed on this server (FOLLOWUPS_REGISTRATION).",
         404: "Not found, or owned by another user.",
         409: "Not allowed in the record's current state.",
         413: "The request body is too large.",

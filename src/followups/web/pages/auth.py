@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Request
 
 from followups import clock
-from followups.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from followups.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from followups.users import service as users
 from followups.web import forms
 from followups.web.deps import AnonPage, Page, Posted
@@ -117,6 +117,7 @@ def register_page(request: Request, ctx: AnonPage):
         values={"timezone": "UTC"},
         errors={},
         first_start=not users.any_user(ctx.session),
+        closed=not users.registration_open(ctx.session, request.app.state.settings.registration_mode),
     )
 
 
@@ -128,16 +129,19 @@ def register(request: Request, ctx: AnonPage, form: Posted):
         errors["password_again"] = "The two passwords differ."
     if parsed is not None and not errors:
         try:
-            users.register(
+            users.sign_up(
                 ctx.session,
                 email=parsed.email,
                 password=parsed.password,
                 timezone=parsed.timezone,
                 now=ctx.now,
+                registration=request.app.state.settings.registration_mode,
             )
             return _signed_in(request, ctx, parsed.email, parsed.password, HOME)
         except Conflict as exc:
             errors["email"] = exc.detail
+        except Forbidden as exc:
+            errors["form"] = exc.detail
         except Invalid as exc:
             errors.update(
                 {f.field: f.message[:1].upper() + f.message[1:] + "." for f in exc.fields}
@@ -146,12 +150,13 @@ def register(request: Request, ctx: AnonPage, form: Posted):
         render(
             ctx,
             "register.html",
-            409 if "exists" in errors.get("email", "") else 422,
+            403 if "form" in errors else 409 if "exists" in errors.get("email", "") else 422,
             title="Create your account",
             zones=zone_names(),
             values={"email": form.get("email"), "timezone": form.get("timezone") or "UTC"},
             errors=errors,
             first_start=not users.any_user(ctx.session),
+            closed="form" in errors,
         )
     )
 
