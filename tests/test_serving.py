@@ -41,31 +41,41 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _established_by_process(port: int, pids: list[int]) -> dict[int, int]:
-    """Established server-side connections on `port` held by each of `pids` (/proc/net/tcp)."""
-    inodes = {pid: _socket_inodes(pid) for pid in pids}
-    counts = dict.fromkeys(pids, 0)
+def _tcp_inodes(port: int, state: str) -> list[str]:
+    """The inodes of the sockets on local `port` in `state` (/proc/net/tcp: 01 ESTABLISHED,
+    0A LISTEN)."""
+    found = []
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
-        if local_port == port and state == "01":  # ESTABLISHED
-            for pid, own in inodes.items():
-                if inode in own:
-                    counts[pid] += 1
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.append(fields[9])
+    return found
+
+
+def _established_by_process(port: int, pids: list[int]) -> dict[int, int]:
+    """Established server-side connections on `port` held by each of `pids`."""
+    inodes = {pid: _socket_inodes(pid) for pid in pids}
+    counts = dict.fromkeys(pids, 0)
+    for inode in _tcp_inodes(port, "01"):
+        for pid, own in inodes.items():
+            if inode in own:
+                counts[pid] += 1
     return counts
 
 
-def _serving_processes(server: subprocess.Popen, n: int) -> list[int]:
+def _serving_processes(server: subprocess.Popen, port: int, n: int) -> list[int]:
+    """The server's children that listen on `port`, once `n` of them do. (Any socket is not
+    enough: a process's event loop holds a socket pair before it binds the port.)"""
     deadline = time.monotonic() + 30
-    while len(kids := [k for k in _children(server.pid) if _listens(k)]) < n:
+    while len(kids := [k for k in _children(server.pid) if _listens(k, port)]) < n:
         assert time.monotonic() < deadline, f"{n} serving processes did not start"
         time.sleep(0.1)
     return kids
 
 
-def _listens(pid: int) -> bool:
+def _listens(pid: int, port: int) -> bool:
     try:
-        return bool(_socket_inodes(pid))
+        return not _socket_inodes(pid).isdisjoint(_tcp_inodes(port, "0A"))
     except OSError:
         return False
 
@@ -85,7 +95,7 @@ def served(tmp_path) -> Iterator[tuple[subprocess.Popen, int]]:
 
 def test_a_burst_of_connections_spreads_over_the_processes(served):
     server, port = served
-    workers = _serving_processes(server, 2)
+    workers = _serving_processes(server, port, 2)
     # 32 connections opened at once (the kernel completes them into the accept queues), then
     # each answers a request and stays open: with one shared socket the process that woke
     # first took all of such a burst.
@@ -107,10 +117,10 @@ def test_a_burst_of_connections_spreads_over_the_processes(served):
 
 def test_a_killed_process_is_replaced_and_the_port_keeps_answering(served):
     server, port = served
-    first, second = _serving_processes(server, 2)
+    first, second = _serving_processes(server, port, 2)
     os.kill(first, signal.SIGKILL)
     deadline = time.monotonic() + 60
-    while first in (kids := _serving_processes(server, 2)) or len(kids) < 2:
+    while first in (kids := _serving_processes(server, port, 2)) or len(kids) < 2:
         assert time.monotonic() < deadline, "the killed process was not replaced"
         time.sleep(0.2)
     assert second in kids
