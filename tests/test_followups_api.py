@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -159,7 +159,8 @@ def test_skip_weekends_moves_cadence_dates_but_not_explicit_ones(api):
     assert saturday["dueAt"] == "2026-03-07T15:00:00Z"
 
 
-def test_days_are_local_calendar_days_across_dst(api):
+def test_days_are_local_calendar_days_across_dst(api, clock):
+    clock.now = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # the outreach is not in the future
     headers = api.signup("ny2@example.com", "America/New_York")
     # Fri 6 Mar 09:00 EST (14:00Z) + 3 days = Mon 9 Mar 09:00 EDT (13:00Z), not 14:00Z.
     fu = outreach(api, headers, jobId=job(api, headers)["id"], sentAt="2026-03-06T14:00:00Z")["followup"]

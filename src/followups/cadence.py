@@ -180,3 +180,16 @@ def thank_you_step(stage: str, now: datetime, tz: ZoneInfo, cadence: Cadence) ->
 
 def manual_why(due_at: datetime, tz: ZoneInfo, attempt_no: int = 1) -> str:
     return f"Attempt {attempt_no}: due {clock.instant_day_label(due_at, tz)}, set by you"
+
+
+def snooze_presets(now: datetime, tz: ZoneInfo, cadence: Cadence) -> dict[str, datetime]:
+    """The one-click snooze choices, at clock.DAY_TIME local and always ahead of `now`: `tomorrow`
+    (the next day that is not quiet: from a Friday with weekends skipped, Monday) and
+    `monday` (next Monday, or the first day after it that is not a holiday)."""
+    today = clock.local_date(now, tz)
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    days = {"tomorrow": today + timedelta(days=1), "monday": monday}
+    return {
+        name: settle(clock.at_day_time(day, tz), tz, cadence)[0]
+        for name, day in days.items()
+    }

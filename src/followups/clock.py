@@ -19,6 +19,9 @@ SATURDAY = 5
 # preset, an imported or typed date) falls due at this local time.
 DAY_TIME = time(9, 0)
 DAY_TIME_TEXT = f"{DAY_TIME:%H:%M}"
+# An outreach is recorded once sent: its sentAt may run ahead of the server's clock by this
+# much (the sender's clock, a phone's), no more. Every edge checks it through `sent_by`.
+SENT_AT_SKEW = timedelta(minutes=5)
 
 
 # Names the tz database ships that are not places: "localtime" would follow the server.
@@ -139,3 +142,11 @@ def instant_label(instant: datetime, tz: ZoneInfo, today: date | None = None) ->
     """ "Thu 5 Mar 15:00": the local day (as `day_label`) and the local time."""
     local = to_local(instant, tz)
     return f"{day_label(local.date(), today)} {local:%H:%M}"
+def sent_by(sent_at: datetime, now: datetime) -> bool:
+    """An outreach dated `sent_at` can have been sent by `now` (allowing SENT_AT_SKEW)."""
+    return require_aware(sent_at) <= now + SENT_AT_SKEW
+
+
+def is_ahead(instant: datetime, now: datetime) -> bool:
+    """Strictly after `now`: where a snooze or a reschedule may move a follow-up."""
+    return require_aware(instant) > now

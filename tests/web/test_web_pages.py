@@ -384,12 +384,12 @@ def test_actions_answer_htmx_with_the_panel_and_fresh_counts(web, db):
     hx = {"HX-Request": "true"}
     r = web.post(
         f"/app/followups/{fid}/snooze",
-        {"to": "date", "date": "2026-03-05", "tab": "upcoming"},
+        {"to": "date", "date": "2026-03-05", "time": "18:00", "tab": "upcoming"},
         headers=hx,
     )
     assert r.status_code == 200
     assert 'id="panel"' in r.text and "<html" not in r.text
-    assert "Moved to Thu 5 Mar, 09:00 (Today)." in r.text
+    assert "Moved to Thu 5 Mar, 18:00 (Today)." in r.text
     assert re.search(r'data-testid="count-today">1<', r.text)
     assert re.search(r'data-testid="count-upcoming">0<', r.text)
     assert 'id="bell"' in r.text and 'hx-swap-oob="true"' in r.text

@@ -20,7 +20,7 @@ from followups import clock
 from followups import notification_kinds as kinds
 from followups.chains import buckets, queries
 from followups.chains.planner import Planner
-from followups.errors import Conflict, NotFound
+from followups.errors import Conflict, Invalid, NotFound
 from followups.models import (
     AnyUser,
     Contact,
@@ -163,6 +163,8 @@ def update_followup(
         values["note"] = changes["note"]
     if "due_at" in changes:
         due_at = changes["due_at"]
+        if not clock.is_ahead(due_at, now):  # snoozing or rescheduling: only forward in time
+            raise Invalid.field("dueAt", "must be in the future: a follow-up moves to a time still ahead")
         why = f"Rescheduled by you to {clock.instant_day_label(due_at, user.zone)}"
         values.update(_moved(due_at, why, user), due_set_by_user=True)
     result = session.execute(
@@ -176,8 +178,7 @@ def update_followup(
 
 
 def _moved(due_at: datetime, why: str, user: AnyUser) -> dict:
-    """The values that move an open follow-up to a new date (a new revision with a
-    reminder of its own)."""
+    """The values that move an open follow-up to a new date (a new revision, new reminder)."""
     return {
         "due_at": due_at,
         "remind_at": clock.start_of_local_day(due_at, user.zone),

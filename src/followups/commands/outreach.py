@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from followups import input_limits
+from followups import clock, input_limits
 from followups.api import shapes
 from followups.chains import service as followups
 from followups.commands import labels, when
@@ -86,6 +86,14 @@ def outreach_add(
     no_followup: Annotated[
         bool, typer.Option("--no-followup", help="Do not schedule follow-ups.")
     ] = False,
+    keep_earlier: Annotated[
+        bool,
+        typer.Option(
+            "--keep-earlier",
+            help="Keep the open follow-up of an earlier outreach to this person for this job"
+            " (by default this one replaces it).",
+        ),
+    ] = False,
     outcome: OutcomeOption = "NONE",
     resume: ResumeOption = None,
     user: UserOption = None,
@@ -119,7 +127,7 @@ def outreach_add(
             sent_at = when.sent_at(sent, now, me.zone) if sent else None
         except ValueError as exc:
             fail(f"--sent: {exc}")
-        if sent_at is not None and sent_at > now:
+        if sent_at is not None and not clock.sent_by(sent_at, now):
             fail("--sent: outreach cannot be sent in the future")
         try:
             recorded = outreach_service.record_outreach(
@@ -137,6 +145,7 @@ def outreach_add(
                 outcome=answer,
                 resume_on=phrase,
                 create_followup=not no_followup,
+                keep_earlier_chain=keep_earlier,
                 now=now,
             )
         except Invalid as exc:
@@ -151,6 +160,7 @@ def outreach_add(
                     )
                     if followup
                     else None,
+                    "superseded": recorded.superseded,
                 }
             )
             return
@@ -163,6 +173,7 @@ def outreach_add(
                 f"Recorded outreach to {who} (id {labels.short_id(made.id)}). {first} due "
                 f"{labels.due_label(followup.due_at, now, me.zone)},"
                 f" id {labels.short_id(followup.id)}."
+                + (" It replaces the open follow-up of the earlier outreach." if recorded.superseded else "")
             )
 
 

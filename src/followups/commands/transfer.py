@@ -132,7 +132,7 @@ def import_file(
                 summary = {"format": "json", "added": added}
             else:
                 parsed = csv_import.parse_csv(
-                    _counted(fh, progress), tz=me.zone, day_first=day_first
+                    _counted(fh, progress), tz=me.zone, now=now, day_first=day_first
                 )
                 if parsed.errors:
                     raise ImportRejected(parsed.errors)

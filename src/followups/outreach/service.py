@@ -93,6 +93,8 @@ class Recorded:
     contact: Contact | None
     job_created: bool = False
     contact_created: bool = False
+    # Open follow-ups of an earlier outreach to this person for this job that it replaced.
+    superseded: int = 0
 
 
 def fold(text: str) -> str:
@@ -164,11 +166,19 @@ def record_outreach(
     now: datetime,
     resume_on: str | None = None,
     create_followup: bool = True,
+    keep_earlier_chain: bool = False,
 ) -> Recorded:
     """Record an outreach to a job and/or a contact, each given by id or found by name
     (and made when missing), and start its follow-up chain under the user's rules: the one
-    use case behind the API, the pages, the terminal and the mailbox."""
+    use case behind the API, the pages, the terminal and the mailbox. A new chain replaces
+    the open one of an earlier outreach to the same person for the same job, unless
+    `keep_earlier_chain`."""
     require_job_or_contact(job, contact)
+    if sent_at is not None and not clock.sent_by(sent_at, now):
+        minutes = int(clock.SENT_AT_SKEW.total_seconds() // 60)
+        raise Invalid.field(
+            "sentAt", f"is in the future: an outreach is recorded once sent (at most {minutes} minutes ahead)"
+        )
     the_job, job_created = _job(session, user, job, now)
     person, contact_created = _contact(session, user, contact, now)
     resume_day = _resume_on(resume_on, outcome, user, now)
@@ -189,8 +199,10 @@ def record_outreach(
     planner = Planner(session, user)
     if outcome in REPLIES:
         _settle_thread(session, user, outreach, person, outcome, now)
-    followup = None
+    followup, superseded = None, 0
     if create_followup and outcome not in REPLIES and not _cadence_stopped(user, the_job, person):
+        if not keep_earlier_chain:
+            superseded = _supersede(session, user, outreach, now)
         if resume_day is not None:
             followup = _resume(session, user, outreach, resume_day, resume_on, now)
         else:
@@ -202,7 +214,23 @@ def record_outreach(
         session, planner, outreach.contact_id, outreach.sent_at,
         keep_chain=followup.chain_id if followup else None, now=now,
     )
-    return Recorded(outreach, followup, the_job, person, job_created, contact_created)
+    return Recorded(outreach, followup, the_job, person, job_created, contact_created, superseded)
+
+
+def _supersede(session: Session, user: User, outreach: Outreach, now: datetime) -> int:
+    """Cancel the open outreach chains of the same contact and the same job (both needed:
+    an outreach to a job alone or a person alone replaces nothing). Appointments stay."""
+    if outreach.job_id is None or outreach.contact_id is None:
+        return 0
+    same = and_(
+        FollowUp.job_id == outreach.job_id,
+        FollowUp.contact_id == outreach.contact_id,
+        FollowUp.outreach_id.is_not(None),
+        FollowUp.outreach_id != outreach.id,
+        FollowUp.type == FollowupType.STANDARD.value,
+    )
+    day = cad.day_label(outreach.sent_at, user.zone)
+    return cancel_open(session, user.id, same, reason=f"Superseded by the outreach of {day}", now=now)
 
 
 def _thread(user: User, outreach: Outreach) -> ColumnElement[bool]:

@@ -66,8 +66,11 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def parse_csv(lines: Iterable[str], *, tz: ZoneInfo, day_first: bool = False) -> Parsed:
-    """Read and check every row. Blank rows are skipped; line numbers are the file's."""
+def parse_csv(
+    lines: Iterable[str], *, tz: ZoneInfo, now: datetime, day_first: bool = False
+) -> Parsed:
+    """Read and check every row. Blank rows are skipped; line numbers are the file's.
+    An outreach dated after `now` is refused, as every edge refuses it (clock.sent_by)."""
     it = iter(lines)
     parsed = Parsed()
     first = next(it, None)
@@ -106,7 +109,7 @@ def parse_csv(lines: Iterable[str], *, tz: ZoneInfo, day_first: bool = False) ->
                     )
                 )
                 continue
-            row = _row(start, cells, idx, tz, day_first, parsed.errors)
+            row = _row(start, cells, idx, tz, now, day_first, parsed.errors)
             if row is None:
                 continue
             if row.sent_at is None and (
@@ -147,6 +150,7 @@ def _row(
     cells: list[str],
     idx: dict[str, int],
     tz: ZoneInfo,
+    now: datetime,
     day_first: bool,
     errors: list[RowError],
 ) -> Row | None:
@@ -178,6 +182,8 @@ def _row(
     sent_at = check(
         "date", lambda r: values.when(r, tz, day_first=day_first) if r.strip() else None
     )
+    if sent_at is not None and not clock.sent_by(sent_at, now):
+        errors.append(RowError(line, columns.LABELS["date"], "is in the future: an outreach is recorded once sent"))
     resume_on = check(
         "resume",
         lambda r: clock.local_date(values.when(r, tz, day_first=day_first), tz) if r.strip() else None,

@@ -30,12 +30,14 @@ def create_outreach(body: OutreachIn, user: CurrentUser, session: SessionDep, no
         outcome=body.outcome,
         create_followup=body.create_followup,
         resume_on=body.resume_on,
+        keep_earlier_chain=body.keep_earlier_chain,
         now=now,
     )
     followup = recorded.followup
     embedded = followups.get_followup(session, user, followup.id) if followup else None
     return OutreachCreated.model_validate(
-        {**OutreachOut.model_validate(recorded.outreach).model_dump(), "followup": embedded}
+        {**OutreachOut.model_validate(recorded.outreach).model_dump(), "followup": embedded,
+         "superseded": recorded.superseded}
     )
 
 

@@ -21,6 +21,9 @@ class OutreachIn(JobOrContact):
     create_followup: Annotated[bool, Field(strict=True)] = True
     # With outcome LATER ("not now"): when to follow up, as a date or a short phrase.
     resume_on: ResumePhrase | None = None
+    # By default a new chain replaces the open one of an earlier outreach to the same
+    # contact for the same job (cancelled: "Superseded by the outreach of <day>").
+    keep_earlier_chain: Annotated[bool, Field(strict=True)] = False
 
 
 class OutreachUpdate(Patch):
@@ -47,3 +50,5 @@ class OutreachOut(Wire):
 
 class OutreachCreated(OutreachOut):
     followup: FollowupOut | None
+    # How many open follow-ups of an earlier outreach (same contact, same job) it replaced.
+    superseded: int = 0

@@ -60,7 +60,8 @@ def answer_outreach(request: Request, ctx: Page, outreach_id: str, form: Posted)
             changes["resume_on"] = parsed.resume_on
         try:
             outreach_service.update_outreach(ctx.session, ctx.user, outreach_id, changes=changes, now=ctx.now)
-            return redirect(request, local_path(f"/app/{path}/{record_id}", "/app/jobs") + "#outreach")
+            page = local_path(f"/app/{path}/{record_id}", "/app/jobs")
+            return redirect(request, f"{page}?answered={outreach_id}#outreach")
         except Invalid as exc:
             errors = service_errors(exc)
     shown = {"outcome": form.get("outcome"), "resume_on": form.get("resume_on")}

@@ -7,6 +7,7 @@ side of its outreach. A job also has a stage, set from the list or its page."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from followups.chains import queries as chain_queries
 from followups.contacts import service as contacts
 from followups.jobs import service as jobs
-from followups.models import Contact, FollowUp, Job, Stage, User
+from followups.models import Contact, FollowUp, Job, Outcome, Outreach, Stage, User
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
 from followups.web.render import Ctx, render
@@ -215,7 +217,8 @@ def _others(ctx: Ctx, kind: Kind, outreach) -> dict:
 
 
 def record_page(
-    ctx: Ctx, kind: Kind, record_id: str, status: int = 200, values=None, errors=None, answer=None
+    ctx: Ctx, kind: Kind, record_id: str, status: int = 200, values=None, errors=None, answer=None,
+    notice: str | None = None,
 ):
     user = ctx.user
     record = kind.get(ctx.session, user, record_id)
@@ -237,7 +240,32 @@ def record_page(
         stages=views.STAGES,
         values=values or {n: getattr(record, n) or "" for n in _names(kind.fields)},
         errors=errors or {},
+        notice=notice,
     )
+
+
+def answer_notice(ctx: Ctx, outreach_id: str) -> str | None:
+    """After an answer is saved (and the browser redirected): what it changed, in a sentence."""
+    try:
+        oid = uuid.UUID(outreach_id)
+    except ValueError:
+        return None
+    outcome = ctx.session.scalar(
+        select(Outreach.outcome).where(Outreach.user_id == ctx.user.id, Outreach.id == oid)
+    )
+    if outcome is None:
+        return None
+    said = f"Answer saved: {views.OUTCOME_CHOICES[outcome].split(':')[0].lower()}."
+    if outcome in (Outcome.POSITIVE.value, Outcome.NEGATIVE.value):
+        return f"{said} Its open follow-ups are cancelled."
+    due = ctx.session.scalar(
+        select(FollowUp.due_at).where(
+            FollowUp.user_id == ctx.user.id, FollowUp.outreach_id == oid, chain_queries.is_open()
+        ).order_by(FollowUp.due_at.desc())
+    )
+    if outcome == Outcome.LATER.value and due is not None:
+        return f"{said} The thread pauses; one follow-up falls due {views.when(due, ctx.user.zone)}."
+    return said
 
 
 def _add(request: Request, ctx: Ctx, kind: Kind, form):
@@ -276,8 +304,8 @@ def add_job(request: Request, ctx: Page, form: Posted):
 
 
 @router.get("/app/jobs/{job_id}")
-def job_page(ctx: Page, job_id: str):
-    return record_page(ctx, JOBS, job_id)
+def job_page(ctx: Page, job_id: str, answered: str = ""):
+    return record_page(ctx, JOBS, job_id, notice=answer_notice(ctx, answered) if answered else None)
 
 
 @router.post("/app/jobs/{job_id}")
@@ -313,8 +341,8 @@ def add_contact(request: Request, ctx: Page, form: Posted):
 
 
 @router.get("/app/contacts/{contact_id}")
-def contact_page(ctx: Page, contact_id: str):
-    return record_page(ctx, CONTACTS, contact_id)
+def contact_page(ctx: Page, contact_id: str, answered: str = ""):
+    return record_page(ctx, CONTACTS, contact_id, notice=answer_notice(ctx, answered) if answered else None)
 
 
 @router.post("/app/contacts/{contact_id}")

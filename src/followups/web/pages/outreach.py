@@ -16,6 +16,7 @@ from followups.outreach import service as outreach
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
 from followups.web.pages.answers import resume_errors, service_errors
+from followups.web.pages.today import bucket_of
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
@@ -37,7 +38,8 @@ FIELDS = (
 
 
 def _form_page(
-    ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled="", resumed=False
+    ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled="", resumed=False,
+    recorded_in: str = "Upcoming",
 ):
     user = ctx.user
     today = queries.local_today(ctx.now, user)
@@ -56,6 +58,7 @@ def _form_page(
         errors=errors,
         today_iso=today.isoformat(),
         recorded=recorded,
+        recorded_in=recorded_in,
         resumed=resumed,
         nothing_scheduled=nothing_scheduled,
     )
@@ -65,13 +68,14 @@ def _form_page(
 def record_page(
     ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = ""
 ):
-    shown, resumed = None, False
+    shown, resumed, where = None, False, "Upcoming"
     if followup:
         try:
             fu = followups.get_followup(ctx.session, ctx.user, followup)
             today = queries.local_today(ctx.now, ctx.user)
             sent_with = queries.outreach_by_id(ctx.session, ctx.user, [fu.outreach_id])
             shown = views.item(fu, ctx.user, today, sent_with)
+            where = bucket_of(fu.due_at, ctx.now, ctx.user)  # the tab it is really in
             if fu.outreach_id is not None:
                 made = outreach.get_outreach(ctx.session, ctx.user, fu.outreach_id)
                 resumed = made.outcome == Outcome.LATER
@@ -84,7 +88,9 @@ def record_page(
         "date": queries.local_today(ctx.now, ctx.user).isoformat(),
         "outcome": Outcome.NONE.value,
     }
-    return _form_page(ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded, resumed=resumed)
+    return _form_page(
+        ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded, resumed=resumed, recorded_in=where
+    )
 
 
 def _check_choices(parsed: forms.OutreachForm, errors: dict) -> None:
@@ -113,6 +119,7 @@ def _day(text: str) -> dt.date | None:
 def record(request: Request, ctx: Page, form: Posted):
     user = ctx.user
     values = {name: form.get(name) for name in FIELDS}
+    values["keep_earlier"] = bool(form.get("keep_earlier"))
     parsed, errors = forms.parse(forms.OutreachForm, forms.values(form, *FIELDS))
     today = queries.local_today(ctx.now, user)
     if parsed is not None:
@@ -122,11 +129,12 @@ def record(request: Request, ctx: Page, form: Posted):
         errors["date"] = "An outreach cannot be sent in the future."
     if parsed is None or errors:
         raise Rendered(_form_page(ctx, 422, values, errors))
+    found = {}
     for field, lookup in (("job_id", jobs.get_job), ("contact_id", contacts.get_contact)):
         chosen = getattr(parsed, field)
         if chosen:
             try:
-                lookup(ctx.session, user, chosen)
+                found[field] = lookup(ctx.session, user, chosen)
             except NotFound:
                 errors[field] = "It no longer exists; pick another."
     if errors:
@@ -139,8 +147,10 @@ def record(request: Request, ctx: Page, form: Posted):
     job = (
         outreach.NewJob(parsed.new_company, parsed.new_role) if parsed.new_company else parsed.job_id or None
     )
+    # A person added inline works where the job is: they keep its company.
+    company = parsed.new_company or (found["job_id"].company if "job_id" in found else None)
     contact = (
-        outreach.NewContact(parsed.new_contact, parsed.new_contact_email)
+        outreach.NewContact(parsed.new_contact, parsed.new_contact_email, company)
         if parsed.new_contact
         else parsed.contact_id or None
     )
@@ -155,6 +165,7 @@ def record(request: Request, ctx: Page, form: Posted):
             note=parsed.note,
             outcome=parsed.outcome,
             resume_on=parsed.resume_on,
+            keep_earlier_chain=values["keep_earlier"],
             now=ctx.now,
         ).followup
     except Invalid as exc:  # checked above (resume_errors): only a clock ticking past midnight

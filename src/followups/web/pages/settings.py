@@ -90,7 +90,14 @@ def _page(
         has_webhook=bool(user.webhook_url),
         holidays=[(day.isoformat(), clock.full_day_label(day)) for day in rules.holidays],
         recommended_on=_is_recommended(ctx),
+        mail_ready=_mail_ready(ctx),
     )
+
+
+def _mail_ready(ctx: Ctx) -> bool:
+    """Whether this server can send mail (FOLLOWUPS_SMTP_HOST set): the digest by email
+    is offered only then."""
+    return ctx.request.app.state.settings.smtp_enabled
 
 
 def _imported_message(added: int, ignored: int) -> str:
@@ -120,7 +127,7 @@ def save_profile(request: Request, ctx: Page, form: Posted):
     data = {
         "timezone": form.get("timezone"),
         "digest_hour": form.get("digest_hour"),
-        "digest_email": _checked(form, "digest_email"),
+        "digest_email": _checked(form, "digest_email") and _mail_ready(ctx),
     }
     parsed, errors = forms.parse(forms.ProfileForm, data)
     if parsed is not None:

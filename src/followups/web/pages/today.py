@@ -7,15 +7,16 @@ and the browser is redirected back to the tab.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from followups import cadence as cad
 from followups import clock
 from followups.chains import buckets
 from followups.chains import service as followups
-from followups.errors import Conflict
+from followups.errors import Conflict, Invalid, NotFound
 from followups.models import FollowupType, User
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
@@ -30,7 +31,7 @@ MAX_LIMIT = 1000
 DONE = {
     "sent": "Marked sent.",
     "moved": "Moved.",
-    "cancelled": "Cancelled; it stays in the history.",
+    "cancelled": "No more follow-ups on this one; it stays in the history.",
     "revived": "Revived: a new follow-up is scheduled.",
 }
 
@@ -69,6 +70,26 @@ def panel(
         "flash_error": error,
         "today_iso": today.isoformat(),
         "today_label": clock.day_label(today),
+        **snooze_choices(ctx),
+    }
+
+
+def snooze_choices(ctx: Ctx) -> dict:
+    """The snooze menu: its presets (the user's quiet days skipped) and the picker's
+    default, the first preset's day, never a time already past."""
+    user = ctx.user
+    today = queries.local_today(ctx.now, user)
+    presets = cad.snooze_presets(ctx.now, user.zone, user.cadence)
+    local = {name: clock.to_local(at, user.zone) for name, at in presets.items()}
+    tomorrow = local["tomorrow"].date()
+    return {
+        "snooze_presets": [
+            ("tomorrow", "Tomorrow" if (tomorrow - today).days == 1 else "Next working day", local["tomorrow"]),
+            ("monday", "Next Monday" if local["monday"].weekday() == 0 else "After next Monday", local["monday"]),
+        ],
+        "snooze_labels": {name: views.when(at, user.zone, today) for name, at in local.items()},
+        "snooze_date": tomorrow.isoformat(),
+        "snooze_time": f"{local['tomorrow']:%H:%M}",
     }
 
 
@@ -80,6 +101,7 @@ def _answer(
     flash: str,
     status: int = 200,
     error: bool = False,
+    subject: object = None,
 ):
     if ctx.htmx:
         return render(
@@ -89,7 +111,9 @@ def _answer(
         return render(
             ctx, "today.html", status, title="Today", **panel(ctx, tab, flash=flash, error=True)
         )
-    return redirect(request, f"/app/today?tab={tab}&done={code}")
+    # Without JavaScript the flash is rebuilt after the redirect from the follow-up itself.
+    about = f"&fu={subject}" if subject is not None else ""
+    return redirect(request, f"/app/today?tab={tab}&done={code}{about}")
 
 
 @router.get("/app/today")
@@ -98,11 +122,32 @@ def today_page(
     tab: str = "today",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = PAGE,
     done: str = "",
+    fu: str = "",
 ):
-    values = panel(ctx, _tab(tab), limit, flash=DONE.get(done))
+    values = panel(ctx, _tab(tab), limit, flash=_done_message(ctx, done, fu))
     if ctx.htmx:
         return render(ctx, "today_panel.html", oob=True, **values)
     return render(ctx, "today.html", title="Today", **values)
+
+
+def _done_message(ctx: Ctx, done: str, fid: str) -> str | None:
+    """The flash after a redirect: what the action did to the follow-up, said again."""
+    if fid and done in ("moved", "sent"):
+        try:
+            fu = followups.get_followup(ctx.session, ctx.user, fid)
+        except (NotFound, Invalid):
+            return DONE.get(done)
+        if done == "moved" and fu.cancelled_at is None and fu.sent_at is None:
+            return _moved_message(ctx, fu)
+        if done == "sent" and fu.sent_at is not None:
+            return _sent_message(ctx, followups.Sent(fu, followups.made_next(ctx.session, ctx.user, fu)))
+    return DONE.get(done)
+
+
+def _moved_message(ctx: Ctx, moved) -> str:
+    today = queries.local_today(ctx.now, ctx.user)
+    where = bucket_of(moved.due_at, ctx.now, ctx.user)
+    return f"Moved to {views.when(moved.due_at, ctx.user.zone, today)} ({where})."
 
 
 def _sent_message(ctx: Ctx, sent: followups.Sent) -> str:
@@ -136,17 +181,13 @@ def send(request: Request, followup_id: str, ctx: Page, form: Posted):
         )
     except Conflict as exc:
         return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
-    return _answer(request, ctx, tab, "sent", _sent_message(ctx, sent))
+    return _answer(request, ctx, tab, "sent", _sent_message(ctx, sent), subject=sent.followup.id)
 
 
 def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | None]:
     tz = ctx.user.zone
-    today = queries.local_today(ctx.now, ctx.user)
-    if choice == "tomorrow":
-        return clock.at_day_time(today + timedelta(days=1), tz), None
-    if choice == "monday":
-        ahead = (7 - today.weekday()) % 7 or 7
-        return clock.at_day_time(today + timedelta(days=ahead), tz), None
+    if choice in ("tomorrow", "monday"):
+        return cad.snooze_presets(ctx.now, tz, ctx.user.cadence)[choice], None
     parsed, errors = forms.parse(forms.DateTimeForm, forms.values(form, "date", "time"))
     if parsed is None:
         field = next(iter(errors))
@@ -164,17 +205,12 @@ def snooze(request: Request, followup_id: str, ctx: Page, form: Posted):
         moved = followups.update_followup(
             ctx.session, ctx.user, followup_id, changes={"due_at": due}, now=ctx.now
         )
+    except Invalid:  # the service's rule (only forward in time), in the page's words
+        when = views.when(due, ctx.user.zone, queries.local_today(ctx.now, ctx.user))
+        return _answer(request, ctx, tab, "", f"{when} has passed: pick a time still ahead.", 422, error=True)
     except Conflict as exc:
         return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
-    today = queries.local_today(ctx.now, ctx.user)
-    where = bucket_of(moved.due_at, ctx.now, ctx.user)
-    return _answer(
-        request,
-        ctx,
-        tab,
-        "moved",
-        f"Moved to {views.when(moved.due_at, ctx.user.zone, today)} ({where}).",
-    )
+    return _answer(request, ctx, tab, "moved", _moved_message(ctx, moved), subject=moved.id)
 
 
 @router.post("/app/followups/{followup_id}/cancel")
