@@ -47,9 +47,12 @@ def tab(page: Page, name: str):
 
 def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
     requests: list[str] = []
+    # Every console error (a CSP refusal among them) and uncaught exception, on every page.
+    errors: list[str] = []
     context = chromium.new_context(viewport=DESKTOP, timezone_id=ZONE, locale="en-GB")
     page = context.new_page()
     page.on("request", lambda r: requests.append(r.url))
+    listen_for_errors(page, errors)
     page.set_default_timeout(5000)
 
     # First start: no account yet, so / leads to registration; the zone is the browser's.
@@ -100,17 +103,26 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
     )
 
     # Move it into Today with "pick a date": the list and the counts update in place.
+    # The picker starts on tomorrow 09:00 (never a time already past); 09:00 today is refused.
     url_before = page.url
     item.locator("summary", has_text="Snooze").click()
+    expect(item.get_by_label("Pick a date")).to_have_value("2026-03-06")
     item.get_by_label("Pick a date").fill("2026-03-05")
     item.get_by_role("button", name="Move").click()
-    expect(page.locator(".flash")).to_have_text("Moved to Thu 5 Mar, 09:00 (Today).")
+    expect(page.locator(".flash")).to_have_text("Thu 5 Mar, 09:00 has passed: pick a time still ahead.")
+    # The browser logs the refusal it was meant to get; no other error may appear.
+    assert len(errors) == 1 and "status of 422" in errors.pop(), errors
+    item.locator("summary", has_text="Snooze").click()
+    item.get_by_label("Pick a date").fill("2026-03-05")
+    item.get_by_label("Time").fill("18:00")
+    item.get_by_role("button", name="Move").click()
+    expect(page.locator(".flash")).to_have_text("Moved to Thu 5 Mar, 18:00 (Today).")
     expect(tab(page, "today")).to_have_text("1")
     expect(tab(page, "upcoming")).to_have_text("0")
     assert page.url == url_before  # no page load: htmx swapped the panel
     page.locator("[data-tab=today]").click()
     expect(page).to_have_url(re.compile(r"tab=today"))
-    expect(item).to_contain_text("due 09:00")
+    expect(item).to_contain_text("due 18:00")
     expect(item.locator(".why p")).to_have_text(
         "Rescheduled by you to Thu 5 Mar", use_inner_text=False
     )
@@ -131,10 +143,12 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
         "Attempt 2: attempt 1 sent Thu 5 Mar + 3 days = Sun 8 Mar", use_inner_text=False
     )
 
-    # Cancel it an hour later: gone from the list, kept in the job's history.
+    # Stop following up an hour later (it asks first): gone from the list, kept in the history.
     clock.now += timedelta(hours=1)
-    item.get_by_role("button", name="Cancel").click()
-    expect(page.locator(".flash")).to_have_text("Cancelled; it stays in the history.")
+    item.locator("summary", has_text="Stop following up").click()
+    expect(item).to_contain_text("No more reminders for this follow-up; it stays in the history.")
+    item.get_by_role("button", name="Yes, stop following up").click()
+    expect(page.locator(".flash")).to_have_text("No more follow-ups on this one; it stays in the history.")
     expect(tab(page, "upcoming")).to_have_text("0")
     expect(item).to_have_count(0)
 
@@ -142,7 +156,7 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
     clock.now += timedelta(hours=1)
     page.goto(live_server + "/app/record")
     page.get_by_label("Existing job").select_option(label="Acme – Backend engineer")
-    page.get_by_label("Existing contact").select_option(label="Grace Hopper")
+    page.get_by_label("Existing contact").select_option(label="Grace Hopper (Acme)")  # kept the job's company
     page.get_by_label("Channel").select_option("LINKEDIN")
     page.get_by_role("button", name="Record outreach").click()
     expect(page.get_by_test_id("recorded")).to_contain_text("due Sun 8 Mar, 18:00")
@@ -159,7 +173,7 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
     expect(timeline.locator(".what")).to_have_text(
         [
             "Outreach via Email",
-            "Attempt 1 of 2 sent (Grace Hopper) was due Thu 5 Mar, 09:00",
+            "Attempt 1 of 2 sent (Grace Hopper) was due Thu 5 Mar, 18:00",
             "Attempt 2 of 2 (Grace Hopper) cancelled",
             "Outreach via LinkedIn",
             "Attempt 1 of 2 due (Grace Hopper) open",
@@ -232,6 +246,7 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
     )
     small = phone.new_page()
     small.on("request", lambda r: requests.append(r.url))
+    listen_for_errors(small, errors)
     for path in (
         "/app/today?tab=upcoming",
         "/app/record",
@@ -243,6 +258,9 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
         small.goto(live_server + path)
         width = small.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, (path, width)
+        # The navigation stays on one line: every link at the same height.
+        assert small.evaluate(NAV_LINES) == 1, path
+        assert small.evaluate(NAV_FITS), path  # and all of it shows: no link cut off
     small.goto(live_server + "/app/today?tab=upcoming")
     small.get_by_test_id("followup").first.locator("summary", has_text="Snooze").click()
     assert small.evaluate("document.documentElement.scrollWidth") <= 375
@@ -261,6 +279,16 @@ def test_the_action_center_journey(chromium, live_server, db, clock, shoot):
 
     hosts = {urlsplit(url).hostname for url in requests}
     assert hosts == {"127.0.0.1"}, hosts
+    assert errors == []
+
+
+NAV_LINES = "new Set([...document.querySelectorAll('.main-nav a')].map(a => a.getBoundingClientRect().top)).size"
+NAV_FITS = "(n => n.scrollWidth <= n.clientWidth)(document.querySelector('.main-nav'))"
+
+
+def listen_for_errors(page: Page, errors: list[str]) -> None:
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
 
 
 def test_the_keyboard_alone_can_mark_a_follow_up_sent(chromium, live_server, web, clock):
