@@ -87,7 +87,11 @@ def test_a_second_outreach_on_the_form_supersedes_unless_kept(web, db):
     contact_id = re.search(r'<option value="([0-9a-f-]{36})"[^>]*>Grace Hopper', page).group(1)
     picked = {"new_company": "", "new_role": "", "job_id": job_id, "contact_id": contact_id}
     second = record(web, **picked, keep_earlier="1")
-    third = record(web, **picked)
+    assert "It replaces the open follow-up" not in web.client.get(f"/app/record?followup={second}").text
+    r = web.post("/app/record", {"channel": "EMAIL", "date": "2026-03-05", **picked}, page="/app/record")
+    third = r.headers["location"].split("followup=")[1].split("&")[0]
+    shown = web.client.get(r.headers["location"]).text
+    assert "It replaces the open follow-up of the earlier outreach to this person for this job" in shown
     with db.transaction(write=False) as s:
         reasons = dict(s.execute(select(FollowUp.id, FollowUp.cancel_reason)).all())
     assert {str(k): v for k, v in reasons.items()} == {

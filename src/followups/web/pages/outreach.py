@@ -40,6 +40,7 @@ FIELDS = (
 def _form_page(
     ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled="", resumed=False,
     recorded_in: str = "Upcoming",
+    replaced: int = 0,
 ):
     user = ctx.user
     today = queries.local_today(ctx.now, user)
@@ -59,6 +60,7 @@ def _form_page(
         today_iso=today.isoformat(),
         recorded=recorded,
         recorded_in=recorded_in,
+        replaced=replaced,
         resumed=resumed,
         nothing_scheduled=nothing_scheduled,
     )
@@ -66,7 +68,7 @@ def _form_page(
 
 @router.get("/app/record")
 def record_page(
-    ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = ""
+    ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = "", replaced: int = 0
 ):
     shown, resumed, where = None, False, "Upcoming"
     if followup:
@@ -89,7 +91,8 @@ def record_page(
         "outcome": Outcome.NONE.value,
     }
     return _form_page(
-        ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded, resumed=resumed, recorded_in=where
+        ctx, 200, values, {}, recorded=shown, nothing_scheduled=recorded, resumed=resumed, recorded_in=where,
+        replaced=replaced if shown else 0,
     )
 
 
@@ -155,7 +158,7 @@ def record(request: Request, ctx: Page, form: Posted):
         else parsed.contact_id or None
     )
     try:
-        followup = outreach.record_outreach(
+        made = outreach.record_outreach(
             ctx.session,
             user,
             job=job,
@@ -167,10 +170,12 @@ def record(request: Request, ctx: Page, form: Posted):
             resume_on=parsed.resume_on,
             keep_earlier_chain=values["keep_earlier"],
             now=ctx.now,
-        ).followup
+        )
     except Invalid as exc:  # checked above (resume_errors): only a clock ticking past midnight
         raise Rendered(_form_page(ctx, 422, values, service_errors(exc))) from None
+    followup = made.followup
     if followup is None:
         settled = parsed.outcome in REPLIES
         return redirect(request, f"/app/record?recorded={'reply' if settled else 'none'}")
-    return redirect(request, f"/app/record?followup={followup.id}")
+    replaced = f"&replaced={made.superseded}" if made.superseded else ""
+    return redirect(request, f"/app/record?followup={followup.id}{replaced}")
