@@ -30,8 +30,9 @@ def test_each_kind_shows_its_own_facts_lists_and_forms(web):
 
     contacts = _text(web.client.get("/app/contacts").text)
     # A contact's line has its email and never counts its open follow-ups.
-    assert "Grace Hopper grace@example.com next follow-up Sun 8 Mar, 15:00 Archive contact" in contacts
-    assert "Linus next follow-up Sun 8 Mar, 15:00 Archive contact" in contacts
+    # Added inline on the record form, each keeps the job's company.
+    assert "Grace Hopper Acme grace@example.com next follow-up Sun 8 Mar, 15:00 Archive contact" in contacts
+    assert "Linus Acme next follow-up Sun 8 Mar, 15:00 Archive contact" in contacts
     assert "Set stage" not in contacts and "Add a contact" in contacts
     grace = re.search(r'href="(/app/contacts/[0-9a-f-]+)">Grace Hopper', web.client.get("/app/contacts").text)[1]
     r = web.post(grace, {"name": "Grace Hopper", "linkedin_url": "http://linkedin.example/in/grace"})

@@ -411,7 +411,7 @@ def test_actions_answer_htmx_with_the_panel_and_fresh_counts(web, db):
     assert (
         r.status_code == 303 and r.headers["location"] == "/app/today?tab=upcoming&done=cancelled"
     )
-    assert "Cancelled; it stays in the history." in web.client.get(r.headers["location"]).text
+    assert "No more follow-ups on this one; it stays in the history." in web.client.get(r.headers["location"]).text
     assert count(db, FollowUp, FollowUp.cancelled_at.is_not(None)) == 1
 
 

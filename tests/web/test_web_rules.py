@@ -228,7 +228,7 @@ def test_answers_on_a_jobs_page_pause_or_settle_the_thread(web, db):
     assert followup(db, fid).cancelled_at is None
 
     r = web.post(answer, {"on": f"jobs/{job_id}", "outcome": "LATER", "resume_on": "after the 15th"}, page=url)
-    assert r.status_code == 303 and r.headers["location"] == f"{url}#outreach"
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?answered={oid}#outreach"
     assert followup(db, fid).cancel_reason == "Paused: not now, until Mon 16 Mar"
     page = web.client.get(url).text
     assert "Resumes Mon 16 Mar, 09:00" in page and "not now, resumes Mon 16 Mar" in page
@@ -240,7 +240,7 @@ def test_answers_on_a_jobs_page_pause_or_settle_the_thread(web, db):
     with db.transaction(write=False) as s:
         contact_id = s.get(FollowUp, resumed.id).contact_id
     r = web.post(answer, {"on": f"contacts/{contact_id}", "outcome": "POSITIVE"}, page=url)
-    assert r.headers["location"] == f"/app/contacts/{contact_id}#outreach"
+    assert r.headers["location"] == f"/app/contacts/{contact_id}?answered={oid}#outreach"
     assert count(db, FollowUp, FollowUp.cancelled_at.is_(None)) == 0
     assert "Replied (positive)" in web.client.get(f"/app/contacts/{contact_id}").text
 
