@@ -74,3 +74,11 @@ def test_keep_earlier_chain_and_outreach_that_do_not_name_both_replace_nothing(a
     assert len(bucket_ids(api, ada, "today") + bucket_ids(api, ada, "upcoming")) == 5
     api.call("POST", "/outreach", ada, 422, json={
         "jobId": j["id"], "channel": "EMAIL", "keepEarlierChain": "yes"})
+
+
+def test_the_reason_names_the_year_of_an_outreach_from_another_year(api, ada):
+    j, c = job(api, ada), contact(api, ada)
+    first = outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-20T10:00:00Z")["followup"]
+    outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-30T10:00:00Z")
+    old = api.call("GET", f"/followups/{first['id']}", ada, 200).json()
+    assert old["cancelReason"] == "Superseded by the outreach of Tue 30 Dec 2025"

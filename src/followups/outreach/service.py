@@ -229,7 +229,7 @@ def _supersede(session: Session, user: User, outreach: Outreach, now: datetime) 
         FollowUp.outreach_id != outreach.id,
         FollowUp.type == FollowupType.STANDARD.value,
     )
-    day = cad.day_label(outreach.sent_at, user.zone)
+    day = clock.instant_day_label(outreach.sent_at, user.zone, clock.local_date(now, user.zone))
     return cancel_open(session, user.id, same, reason=f"Superseded by the outreach of {day}", now=now)
 
 
