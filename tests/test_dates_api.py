@@ -82,3 +82,13 @@ def test_the_reason_names_the_year_of_an_outreach_from_another_year(api, ada):
     outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-30T10:00:00Z")
     old = api.call("GET", f"/followups/{first['id']}", ada, 200).json()
     assert old["cancelReason"] == "Superseded by the outreach of Tue 30 Dec 2025"
+
+
+def test_explanations_of_dates_in_another_year_name_the_year(api, ada):
+    j = job(api, ada)
+    fu = followup(api, ada, "2027-01-15T09:00:00Z", jobId=j["id"])
+    assert fu["why"] == "Attempt 1: due Fri 15 Jan 2027, set by you"
+    moved = api.call("PATCH", f"/followups/{fu['id']}", ada, 200, json={"dueAt": "2028-02-01T09:00:00Z"}).json()
+    assert moved["why"] == "Rescheduled by you to Tue 1 Feb 2028"
+    same_year = api.call("PATCH", f"/followups/{fu['id']}", ada, 200, json={"dueAt": "2026-04-01T09:00:00Z"}).json()
+    assert same_year["why"] == "Rescheduled by you to Wed 1 Apr"

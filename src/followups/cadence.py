@@ -90,7 +90,9 @@ NO_LIMITS = Limits()
 _MAX_MOVES = 400
 
 
-def settle(due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LIMITS) -> tuple[datetime, str]:
+def settle(
+    due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LIMITS, today: date | None = None
+) -> tuple[datetime, str]:
     """Move a cadence-made date forward until no rule objects: the minimum gap, weekends
     (if skipped), holidays, and days taken by the same company. Returns the date and the
     explanation to append ("" when it did not move)."""
@@ -112,7 +114,7 @@ def settle(due: datetime, tz: ZoneInfo, cadence: Cadence, limits: Limits = NO_LI
             reasons.append(reason)
     if due == start:
         return due, ""
-    return due, f", moved to {clock.instant_day_label(due, tz)} ({'; '.join(reasons)})"
+    return due, f", moved to {clock.instant_day_label(due, tz, today)} ({'; '.join(reasons)})"
 
 
 def _due(
@@ -121,10 +123,12 @@ def _due(
     """anchor + days, moved on by the rules that apply, and the sentence for it."""
     due = clock.add_days(anchor, days, tz)
     plural = "s" if days != 1 else ""
-    text = f"{clock.instant_day_label(anchor, tz)} + {days} day{plural} = {clock.instant_day_label(due, tz)}"
+    # The anchor's year is the reference: a date in the next year says so ("Sat 2 Jan 2027").
+    ref = clock.local_date(anchor, tz)
+    text = f"{clock.instant_day_label(anchor, tz)} + {days} day{plural} = {clock.instant_day_label(due, tz, ref)}"
     if cadence.delay_note:
         text += f" ({cadence.delay_note})"
-    due, moved = settle(due, tz, cadence, limits)
+    due, moved = settle(due, tz, cadence, limits, ref)
     return due, text + moved
 
 
@@ -158,12 +162,12 @@ def after_sent(
     return Step("dormant", None, due, f"Dormant check: attempt {attempt_no} sent {text}, no reply")
 
 
-def resume_step(day: date, phrase: str, tz: ZoneInfo) -> Step:
+def resume_step(day: date, phrase: str, tz: ZoneInfo, today: date | None = None) -> Step:
     """A "not now" reply: one follow-up at clock.DAY_TIME local on the day they named (their
     date, kept as given)."""
     due = clock.at_day_time(day, tz)
     said = f' ("{phrase}")' if phrase != day.isoformat() else ""
-    return Step("attempt", 1, due, f"Not now{said}: the thread pauses until {clock.instant_day_label(due, tz)}")
+    return Step("attempt", 1, due, f"Not now{said}: the thread pauses until {clock.instant_day_label(due, tz, today)}")
 
 
 def thank_you_step(stage: str, now: datetime, tz: ZoneInfo, cadence: Cadence) -> Step:
@@ -178,8 +182,8 @@ def thank_you_step(stage: str, now: datetime, tz: ZoneInfo, cadence: Cadence) ->
     return Step("attempt", 1, due, why)
 
 
-def manual_why(due_at: datetime, tz: ZoneInfo, attempt_no: int = 1) -> str:
-    return f"Attempt {attempt_no}: due {clock.instant_day_label(due_at, tz)}, set by you"
+def manual_why(due_at: datetime, tz: ZoneInfo, attempt_no: int = 1, today: date | None = None) -> str:
+    return f"Attempt {attempt_no}: due {clock.instant_day_label(due_at, tz, today)}, set by you"
 
 
 def snooze_presets(now: datetime, tz: ZoneInfo, cadence: Cadence) -> dict[str, datetime]:

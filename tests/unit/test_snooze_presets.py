@@ -37,3 +37,8 @@ def test_next_monday_from_a_monday_is_a_week_on_and_presets_are_never_past():
     presets = cad.snooze_presets(monday_late, BERLIN, cad.DEFAULT)
     assert local(presets["monday"]) == (date(2026, 3, 16), 9)
     assert all(at > monday_late for at in presets.values())
+
+
+def test_a_cadence_date_in_the_next_year_names_its_year():
+    step = cad.first_attempt(datetime(2026, 12, 30, 10, 0, tzinfo=UTC), clock.zone("UTC"))
+    assert step.why == "Attempt 1: outreach sent Wed 30 Dec + 3 days = Sat 2 Jan 2027"

@@ -124,7 +124,7 @@ def create_followup(
         session,
         user,
         due_at=due_at,
-        why=cad.manual_why(due_at, user.zone),
+        why=cad.manual_why(due_at, user.zone, today=clock.local_date(now, user.zone)),
         now=now,
         job_id=job.id if job else None,
         contact_id=contact.id if contact else None,
@@ -165,7 +165,7 @@ def update_followup(
         due_at = changes["due_at"]
         if not clock.is_ahead(due_at, now):  # snoozing or rescheduling: only forward in time
             raise Invalid.field("dueAt", "must be in the future: a follow-up moves to a time still ahead")
-        why = f"Rescheduled by you to {clock.instant_day_label(due_at, user.zone)}"
+        why = f"Rescheduled by you to {clock.instant_day_label(due_at, user.zone, clock.local_date(now, user.zone))}"
         values.update(_moved(due_at, why, user), due_set_by_user=True)
     result = session.execute(
         _open_update(user, fid).values(**values), execution_options={"synchronize_session": False}

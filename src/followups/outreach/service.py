@@ -261,10 +261,11 @@ def _resume(
     session: Session, user: User, outreach: Outreach, day: date, phrase: str | None, now: datetime
 ) -> FollowUp:
     """Not now: the thread pauses, and one follow-up falls due on the day they named."""
-    step = cad.resume_step(day, phrase or day.isoformat(), user.zone)
+    today = clock.local_date(now, user.zone)
+    step = cad.resume_step(day, phrase or day.isoformat(), user.zone, today)
     cancel_open(
         session, user.id, _thread(user, outreach),
-        reason=f"Paused: not now, until {clock.instant_day_label(step.due_at, user.zone)}", now=now,
+        reason=f"Paused: not now, until {clock.instant_day_label(step.due_at, user.zone, today)}", now=now,
     )
     return _start_chain(session, user, outreach, step, now, set_by_user=True)
 
