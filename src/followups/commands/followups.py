@@ -156,6 +156,9 @@ def snooze(
             due_at = snooze_target(to, now, me.zone)
         except ValueError as exc:
             fail(f"--to: {exc}")
+        if not clock.is_ahead(due_at, now):  # update_followup refuses it too; said in --to's words
+            fail(f"--to: {clock.instant_label(due_at, me.zone, clock.local_date(now, me.zone))} has passed;"
+                 " a follow-up moves only to a time still ahead")
         moved = followups.update_followup(
             session,
             me,
