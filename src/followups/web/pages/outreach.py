@@ -7,6 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 
 from followups import clock
+from followups.chains import buckets
 from followups.chains import service as followups
 from followups.contacts import service as contacts
 from followups.errors import Invalid, NotFound
@@ -16,7 +17,6 @@ from followups.outreach import service as outreach
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
 from followups.web.pages.answers import resume_errors, service_errors
-from followups.web.pages.today import bucket_of
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
 
@@ -39,7 +39,7 @@ FIELDS = (
 
 def _form_page(
     ctx: Ctx, status: int, values: dict, errors: dict, recorded=None, nothing_scheduled="", resumed=False,
-    recorded_in: str = "Upcoming",
+    recorded_in: buckets.Bucket = buckets.BY_NAME["upcoming"],
     replaced: int = 0,
 ):
     user = ctx.user
@@ -70,14 +70,14 @@ def _form_page(
 def record_page(
     ctx: Page, job: str = "", contact: str = "", followup: str = "", recorded: str = "", replaced: int = 0
 ):
-    shown, resumed, where = None, False, "Upcoming"
+    shown, resumed, where = None, False, buckets.BY_NAME["upcoming"]
     if followup:
         try:
             fu = followups.get_followup(ctx.session, ctx.user, followup)
             today = queries.local_today(ctx.now, ctx.user)
             sent_with = queries.outreach_by_id(ctx.session, ctx.user, [fu.outreach_id])
             shown = views.item(fu, ctx.user, today, sent_with)
-            where = bucket_of(fu.due_at, ctx.now, ctx.user)  # the tab it is really in
+            where = buckets.partition_of(fu.due_at, ctx.now, ctx.user.zone)  # the tab it is really in
             if fu.outreach_id is not None:
                 made = outreach.get_outreach(ctx.session, ctx.user, fu.outreach_id)
                 resumed = made.outcome == Outcome.LATER
