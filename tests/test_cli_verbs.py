@@ -216,7 +216,7 @@ def test_cli_snooze_to_words_dates_and_instants_in_the_users_zone(cli):
     assert moved("2030-01-15T14:30:00+00:00") == datetime(2030, 1, 15, 14, 30, tzinfo=UTC)
     assert moved("2030-07-01T10:00") == datetime(2030, 7, 1, 8, 0, tzinfo=UTC)  # local, summer time
     snoozed = cli.json("due", "upcoming")[0]
-    assert snoozed["why"] == "Rescheduled by you to Mon 1 Jul"
+    assert snoozed["why"] == "Rescheduled by you to Mon 1 Jul 2030"  # another year: named
     assert "Snoozed" in cli("snooze", fid, "--to", "friday").stdout
     assert "is not a date" in cli.fails("snooze", fid, "--to", "someday")
     assert "year" in cli.fails("snooze", fid, "--to", "0999-01-01")
