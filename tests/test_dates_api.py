@@ -50,7 +50,8 @@ def test_a_second_outreach_to_the_same_person_and_job_replaces_the_open_chain(ap
     j, c = job(api, ada), contact(api, ada)
     first = outreach(api, ada, jobId=j["id"], contactId=c["id"],
                      sentAt="2026-03-02T10:00:00Z")["followup"]
-    second = outreach(api, ada, jobId=j["id"], contactId=c["id"], channel="LINKEDIN")
+    second = outreach(api, ada, jobId=j["id"], contactId=c["id"], channel="LINKEDIN",
+                      keepEarlierChain=False)
     assert second["superseded"] == 1
     old = api.call("GET", f"/followups/{first['id']}", ada, 200).json()
     assert old["cancelledAt"] == iso(NOW)
@@ -64,11 +65,12 @@ def test_keep_earlier_chain_and_outreach_that_do_not_name_both_replace_nothing(a
     j, c, other = job(api, ada), contact(api, ada), contact(api, ada, "Ada Byron")
     first = outreach(api, ada, jobId=j["id"], contactId=c["id"],
                      sentAt="2026-03-02T10:00:00Z")["followup"]
-    kept = outreach(api, ada, jobId=j["id"], contactId=c["id"], keepEarlierChain=True)
+    kept = outreach(api, ada, jobId=j["id"], contactId=c["id"])  # the API's default (v1)
     assert kept["superseded"] == 0
-    assert outreach(api, ada, jobId=j["id"])["superseded"] == 0  # the job alone
-    assert outreach(api, ada, contactId=c["id"])["superseded"] == 0  # the person alone
-    assert outreach(api, ada, jobId=j["id"], contactId=other["id"])["superseded"] == 0
+    replace = {"keepEarlierChain": False}
+    assert outreach(api, ada, jobId=j["id"], **replace)["superseded"] == 0  # the job alone
+    assert outreach(api, ada, contactId=c["id"], **replace)["superseded"] == 0  # the person alone
+    assert outreach(api, ada, jobId=j["id"], contactId=other["id"], **replace)["superseded"] == 0
     still = api.call("GET", f"/followups/{first['id']}", ada, 200).json()
     assert still["cancelledAt"] is None
     assert len(bucket_ids(api, ada, "today") + bucket_ids(api, ada, "upcoming")) == 5
@@ -79,7 +81,8 @@ def test_keep_earlier_chain_and_outreach_that_do_not_name_both_replace_nothing(a
 def test_the_reason_names_the_year_of_an_outreach_from_another_year(api, ada):
     j, c = job(api, ada), contact(api, ada)
     first = outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-20T10:00:00Z")["followup"]
-    outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-30T10:00:00Z")
+    outreach(api, ada, jobId=j["id"], contactId=c["id"], sentAt="2025-12-30T10:00:00Z",
+             keepEarlierChain=False)
     old = api.call("GET", f"/followups/{first['id']}", ada, 200).json()
     assert old["cancelReason"] == "Superseded by the outreach of Tue 30 Dec 2025"
 

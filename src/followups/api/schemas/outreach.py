@@ -21,9 +21,11 @@ class OutreachIn(JobOrContact):
     create_followup: Annotated[bool, Field(strict=True)] = True
     # With outcome LATER ("not now"): when to follow up, as a date or a short phrase.
     resume_on: ResumePhrase | None = None
-    # By default a new chain replaces the open one of an earlier outreach to the same
-    # contact for the same job (cancelled: "Superseded by the outreach of <day>").
-    keep_earlier_chain: Annotated[bool, Field(strict=True)] = False
+    # false: a new chain replaces the open one of an earlier outreach to the same contact
+    # for the same job (cancelled: "Superseded by the outreach of <day>"), as the pages
+    # and the terminal do by default. The API keeps the earlier chain unless asked, as
+    # its contract (v1) always did.
+    keep_earlier_chain: Annotated[bool, Field(strict=True)] = True
 
 
 class OutreachUpdate(Patch):
