@@ -11,15 +11,27 @@ from fastapi import FastAPI
 from followups import __version__, observability, web
 from followups.api import docs, errors
 from followups.api.limits import BodySizeLimit, LoginLimiter
-from followups.api.routes import auth, calendar, contacts, followups, jobs, notifications, outreach, stats
+from followups.api.routes import (
+    auth,
+    calendar,
+    contacts,
+    followups,
+    jobs,
+    mailbox,
+    notifications,
+    outreach,
+    stats,
+)
 from followups.config import Settings
 from followups.db import Database
+from followups.mailbox import secret
 from followups.migrate import upgrade
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None, migrate: bool | None = None) -> FastAPI:
     settings = settings or Settings()
     database = db or Database(settings)
+    secret.configure(settings)  # the key of the stored mailbox passwords: its file is made now
     # The embedded default needs no set-up: it migrates itself on start.
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(database.engine)
@@ -66,7 +78,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread
         return {"status": "ok"}
 
-    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats):
+    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats, mailbox):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

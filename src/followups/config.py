@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
 
+    # The key that encrypts stored mailbox passwords (followups.mailbox.secret): any text,
+    # or unset for a key file made with mode 0600 on first start at `secret_key_file`
+    # (default: beside the SQLite file, or in the platform's data directory).
+    secret_key: str | None = Field(default=None, repr=False)
+    secret_key_file: str | None = None
+
+    # The mailbox sync (a lane of the worker of its own).
+    mailbox_sync_interval_s: float = Field(default=300.0, gt=0)
+    mailbox_timeout_s: float = Field(default=20.0, gt=0)  # each socket operation
+    mailbox_budget_s: float = Field(default=120.0, gt=0)  # one mailbox's whole sync
+    mailbox_lookback_days: int = Field(default=90, ge=1, le=3650)  # the first sync reads back this far
+    mailbox_threads: int = Field(default=4, ge=1, le=64)  # mailboxes synced at once
+    mailbox_max_backoff_s: float = Field(default=3600.0, gt=0)
+
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)

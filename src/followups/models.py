@@ -65,10 +65,13 @@ class Outcome(StrEnum):
     NO_RESPONSE = "NO_RESPONSE"
     # "Not now": a reply that pauses the thread until a date (Outreach.resume_on).
     LATER = "LATER"
+    # A reply found in the user's mailbox and not yet classified by them: it settles the
+    # thread like POSITIVE and NEGATIVE; their later choice replaces it.
+    REPLIED = "REPLIED"
 
 
 # A reply settles the thread: its open follow-ups are cancelled.
-REPLIES = frozenset({Outcome.POSITIVE, Outcome.NEGATIVE})
+REPLIES = frozenset({Outcome.POSITIVE, Outcome.NEGATIVE, Outcome.REPLIED})
 # Every outcome that is an answer from the other side (for reply statistics).
 ANSWERS = REPLIES | {Outcome.LATER}
 
@@ -249,6 +252,8 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     company: Mapped[str | None] = mapped_column(String(200))
     linkedin_url: Mapped[str | None] = mapped_column(String(2000))
+    # Mail to `email` bounced (the mailbox sync read a delivery report); a new email clears it.
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -464,4 +469,90 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailboxStatus(StrEnum):
+    PENDING = "pending"  # saved, not synced yet
+    OK = "ok"
+    ERROR = "error"  # the last sync failed: last_error says why; it backs off
+
+
+class Mailbox(Base):
+    """The user's own mailbox (followups.mailbox): one per user. The password is encrypted
+    with the server's key (followups.mailbox.secret) and never leaves the server."""
+
+    __tablename__ = "mailbox"
+    __table_args__ = (
+        # The sync's "what is due": one index range across users.
+        Index("ix_mailbox_next_sync_at", "next_sync_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))  # the user's own address
+    imap_host: Mapped[str] = mapped_column(String(255))
+    imap_port: Mapped[int] = mapped_column(Integer)
+    imap_security: Mapped[str] = mapped_column(String(16))
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(Integer)
+    smtp_security: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(320))
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    inbox_folder: Mapped[str] = mapped_column(String(255))
+    sent_folder: Mapped[str] = mapped_column(String(255))
+    # Per folder: the UIDVALIDITY the last UID belongs to; another one means a rescan.
+    inbox_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    inbox_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    sent_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    sent_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=MailboxStatus.PENDING.value)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last good one
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row: the backoff
+    next_sync_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A worker syncing it holds it until then (and fences its writes with the value).
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailKind(StrEnum):
+    """What a message found in the mailbox became."""
+
+    OUTREACH = "outreach"  # sent to a contact: a new outreach
+    FOLLOWUP_SENT = "followup_sent"  # sent to a contact with an open follow-up: marked sent
+    REPLY = "reply"
+    OUT_OF_OFFICE = "out_of_office"
+    BOUNCE = "bounce"
+    IGNORED = "ignored"  # about a contact, but nothing to change (kept: never looked at twice)
+
+
+class MailMessage(Base):
+    """A message of the user's mailbox that concerned a contact, processed once."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "id"),
+        UniqueConstraint("user_id", "message_id"),
+        ForeignKeyConstraint(["user_id", "outreach_id"], ["outreach.user_id", "outreach.id"]),
+        ForeignKeyConstraint(["user_id", "contact_id"], ["contact.user_id", "contact.id"]),
+    )
+
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    # The Message-ID header (a digest of the headers for a message without one).
+    message_id: Mapped[str] = mapped_column(String(255))
+    folder: Mapped[str] = mapped_column(String(16))  # inbox or sent
+    kind: Mapped[str] = mapped_column(String(16))
+    # Threading: what it answers, so a reply to it is known as one.
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    references: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its Date header
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    outreach_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # What was done, in a sentence (the sync's log; the status page).
+    detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -47,8 +47,11 @@ class Kind:
 FOLLOWUP_DUE = Kind("followup_due", "Reminder", stale=Stale.FOLLOWUP_CLOSED)
 DORMANT_CANDIDATE = Kind("dormant_candidate", "Dormant check", stale=Stale.REPLIED_SINCE)
 DIGEST = Kind("digest", "Daily digest", emails=_has_items)
+# Found in the user's mailbox (followups.mailbox): a reply to classify, a bounced address.
+REPLY = Kind("reply", "Reply")
+BOUNCE = Kind("bounce", "Bounce")
 
-KINDS: dict[str, Kind] = {k.name: k for k in (FOLLOWUP_DUE, DORMANT_CANDIDATE, DIGEST)}
+KINDS: dict[str, Kind] = {k.name: k for k in (FOLLOWUP_DUE, DORMANT_CANDIDATE, DIGEST, REPLY, BOUNCE)}
 NAMES: tuple[str, ...] = tuple(KINDS)
 
 

@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
@@ -21,6 +22,8 @@ from followups.config import Settings
 from followups.db import Database
 from followups.delivery import service as delivery
 from followups.delivery.errors import DeliveryError
+from followups.mailbox import secret
+from followups.mailbox.sync import claim_due, sync_mailbox
 from followups.migrate import is_at_head
 from followups.notifications.digests import make_digests
 from followups.notifications.presenting import present_due
@@ -35,6 +38,7 @@ class Worker:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.stopping = threading.Event()
+        secret.configure(settings)  # the key file is made on first start
 
     def _drain(self, name: str, step: Callable[..., int]) -> int:
         total = 0
@@ -80,6 +84,34 @@ class Worker:
             "deliveries": self.deliver(),
         }
 
+    def sync_mailboxes(self) -> int:
+        """One round of the mailbox lane: the due mailboxes, a few at once, each within its
+        own time budget. Never called from `tick`: a slow mail server must not delay the
+        reminders, so the loop runs this lane in a thread of its own (`run`)."""
+        total = 0
+        threads = self.settings.mailbox_threads
+        with ThreadPoolExecutor(threads, "followups-mailbox") as pool:
+            while not self.stopping.is_set():
+                with self.db.transaction() as session:
+                    claimed = claim_due(session, self.settings, now=self.clock(), batch=threads)
+                for report in pool.map(lambda c: sync_mailbox(self.db, self.settings, c, clock=self.clock), claimed):
+                    total += 1
+                    if report.recorded:
+                        log.info("mailbox: %s", report.recorded)
+                if len(claimed) < threads:
+                    break
+        return total
+
+    def _mail_lane(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.sync_mailboxes()
+            except OperationalError as exc:
+                log.warning("mailbox sync failed, retrying: %s", type(exc.orig).__name__)
+            except Exception:  # the lane must outlive any one failure; the reminders go on regardless
+                log.exception("mailbox sync failed")
+            self.stopping.wait(min(self.settings.worker_interval_s, 5.0))
+
     def wait_for_schema(self) -> bool:
         """Until the database answers and is migrated to this code's head (a worker may start
         before the database or before `followups db upgrade`). False if stopped meanwhile."""
@@ -106,6 +138,19 @@ class Worker:
         if not once and not self.wait_for_schema():
             log.info("stopped")
             return
+        lane = None
+        if not once:
+            lane = threading.Thread(target=self._mail_lane, name="followups-mail-lane", daemon=True)
+            lane.start()
+        try:
+            self._loop(once)
+        finally:
+            if lane is not None:
+                self.stopping.set()
+                lane.join(self.settings.mailbox_budget_s + 5)
+        log.info("stopped")
+
+    def _loop(self, once: bool) -> None:
         while not self.stopping.is_set():
             try:
                 counts = self.tick()
@@ -116,10 +161,10 @@ class Worker:
                 self.stopping.wait(self.settings.worker_interval_s)
                 continue
             if once:
+                counts["mailboxes"] = self.sync_mailboxes()
                 log.info("one sweep done: %s", counts)
                 return
             self.stopping.wait(self.settings.worker_interval_s)
-        log.info("stopped")
 
 
 class BackgroundWorker:

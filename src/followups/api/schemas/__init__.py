@@ -45,6 +45,7 @@ from followups.api.schemas.jobs import (
     JobOut,
     JobUpdate,
 )
+from followups.api.schemas.mailbox import MailboxIn, MailboxOut
 from followups.api.schemas.notifications import (
     NotificationOut,
 )
@@ -102,6 +103,8 @@ __all__ = [
     "JobUpdate",
     "LoginIn",
     "MAX_YEAR",
+    "MailboxIn",
+    "MailboxOut",
     "MIN_YEAR",
     "MeOut",
     "MeUpdate",

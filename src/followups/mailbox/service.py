@@ -1,0 +1,89 @@
+"""Connecting a mailbox: check, save (password encrypted), read, disconnect; and
+`load_account`, the decrypted account the sync and the sends use. Services never commit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from followups.mailbox import probe, secret
+from followups.mailbox.account import Account, Server
+from followups.models import AnyUser, Mailbox, MailboxStatus
+
+
+def check(account: Account, *, sent: str | None, timeout: float) -> Account:
+    """Both logins (blocking: call it in a thread, outside any transaction). The account
+    with its folders as found (the sent folder from SPECIAL-USE when not named); Invalid
+    (422) naming what failed."""
+    found = probe.check(account, sent=sent, timeout=timeout)
+    return replace(account, inbox=found.inbox, sent=found.sent)
+
+
+def find_mailbox(session: Session, user: AnyUser) -> Mailbox | None:
+    return session.get(Mailbox, user.id)
+
+
+def save_mailbox(session: Session, user: AnyUser, account: Account, *, now: datetime,
+                 cipher: secret.Cipher | None = None) -> Mailbox:
+    """Create or replace the user's mailbox (checked already: `check`); it syncs at once."""
+    cipher = cipher or secret.cipher()
+    mailbox = session.get(Mailbox, user.id, with_for_update=True)
+    if mailbox is None:
+        mailbox = Mailbox(user_id=user.id, created_at=now, inbox_last_uid=0, sent_last_uid=0, failures=0)
+        session.add(mailbox)
+    elif (mailbox.imap_host, mailbox.username) != (account.imap.host, account.username):
+        _forget_folders(mailbox)  # another mailbox: its UIDs mean nothing here
+    if mailbox.inbox_folder != account.inbox:
+        mailbox.inbox_uidvalidity, mailbox.inbox_last_uid = None, 0
+    if mailbox.sent_folder != account.sent:
+        mailbox.sent_uidvalidity, mailbox.sent_last_uid = None, 0
+    mailbox.address = account.address
+    mailbox.imap_host, mailbox.imap_port, mailbox.imap_security = (
+        account.imap.host, account.imap.port, account.imap.security)
+    mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security = (
+        account.smtp.host, account.smtp.port, account.smtp.security)
+    mailbox.username = account.username
+    mailbox.password_encrypted = cipher.encrypt(account.password)
+    mailbox.inbox_folder, mailbox.sent_folder = account.inbox, account.sent
+    mailbox.status = MailboxStatus.PENDING.value
+    mailbox.last_error = None
+    mailbox.failures = 0
+    mailbox.next_sync_at = now
+    mailbox.updated_at = now
+    session.flush()
+    return mailbox
+
+
+def _forget_folders(mailbox: Mailbox) -> None:
+    mailbox.inbox_uidvalidity, mailbox.inbox_last_uid = None, 0
+    mailbox.sent_uidvalidity, mailbox.sent_last_uid = None, 0
+
+
+def disconnect(session: Session, user: AnyUser) -> bool:
+    """Delete the credentials (the whole mailbox row): the sync stops, and a sync in flight
+    cannot write any more (its writes are fenced by the row). What it recorded stays."""
+    result = session.execute(delete(Mailbox).where(Mailbox.user_id == user.id))
+    return result.rowcount > 0
+
+
+def account_of(mailbox: Mailbox, cipher: secret.Cipher | None = None) -> Account:
+    """The decrypted account (secret.KeyMismatch when this server's key cannot read it)."""
+    cipher = cipher or secret.cipher()
+    return Account(
+        imap=Server(mailbox.imap_host, mailbox.imap_port, mailbox.imap_security),  # type: ignore[arg-type]
+        smtp=Server(mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_security),  # type: ignore[arg-type]
+        username=mailbox.username,
+        password=cipher.decrypt(mailbox.password_encrypted),
+        address=mailbox.address,
+        inbox=mailbox.inbox_folder,
+        sent=mailbox.sent_folder,
+    )
+
+
+def load_account(session: Session, user: AnyUser) -> Account | None:
+    """The user's connected mailbox, decrypted; None when none is connected."""
+    mailbox = session.scalar(select(Mailbox).where(Mailbox.user_id == user.id))
+    return account_of(mailbox) if mailbox is not None else None
