@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from email.message import EmailMessage, Message
+from email import message_from_string
+from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -93,16 +94,13 @@ def bounce(failed: str, when: datetime, msgid: str, original_id: str) -> bytes:
     report["Auto-Submitted"] = "auto-replied"
     report.attach(MIMEText(f"I'm sorry to have to inform you that your message could not be delivered to "
                            f"<{failed}>: user unknown.\n"))
-    status = Message()
-    status.set_type("message/delivery-status")
-    status.set_payload(
+    # Parsed, as the generator wants it: the per-message and per-recipient field blocks.
+    report.attach(message_from_string(
+        "Content-Type: message/delivery-status\n\n"
         "Reporting-MTA: dns; mx.example.com\n\n"
         f"Final-Recipient: rfc822; {failed}\nOriginal-Recipient: rfc822;{failed}\n"
         "Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\n"
-    )
-    report.attach(status)
-    original = MIMEText("Hello", "plain")
-    original["Message-ID"] = f"<{original_id}>"
+    ))
     wrapper = MIMEBase("text", "rfc822-headers")
     wrapper.set_payload(f"Message-ID: <{original_id}>\nTo: {failed}\n")
     report.attach(wrapper)

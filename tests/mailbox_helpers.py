@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+
+from tests.conftest import NOW
+from tests.mail_corpus import ME
+from tests.mailservers import PASSWORD, Dovecot
 
 from followups.config import Settings
 from followups.contacts.service import create_contact
@@ -15,9 +20,6 @@ from followups.mailbox.account import Account, Server
 from followups.models import Stage
 from followups.users import service as users
 from followups.worker import Worker
-from tests.conftest import NOW
-from tests.mail_corpus import ME
-from tests.mailservers import PASSWORD, Dovecot
 
 
 @dataclass
@@ -54,7 +56,8 @@ def setup(db: Database, dovecot: Dovecot, *, email: str = ME, connect: bool = Tr
             for name, address in people.items()
         }
         if connect:
-            mailboxes.save_mailbox(session, user, account(dovecot, imap_user), now=NOW)
+            # Connected a month ago: due at any time a test sets its clock to.
+            mailboxes.save_mailbox(session, user, account(dovecot, imap_user), now=NOW - timedelta(days=30))
         return Setup(user.id, imap_user, contacts, job.id)
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from imapclient import IMAPClient
-
 from tests.servers import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -36,14 +35,20 @@ default_login_user = {login_user}
 default_internal_user = {login_user}
 first_valid_uid = 1
 mail_max_userip_connections = 100
+# A wrong password is answered at once, every time (no penalty for the tests' many logins).
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+  driver = static
+  args = password={password}
 }}
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {root}/passwd
-  default_fields = uid={uid} gid={gid} home={root}/mail/%u
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
   inet_listener imap {{
@@ -88,10 +93,9 @@ class Dovecot:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         os.chown(self.root / "mail", owner.pw_uid, owner.pw_gid)
         self.port = free_port()
-        (self.root / "passwd").write_text("")
         (self.root / "dovecot.conf").write_text(CONFIG.format(
             root=self.root, port=self.port, uid=owner.pw_uid, gid=owner.pw_gid, login_user=owner.pw_name,
-            sent=self.sent,
+            sent=self.sent, password=PASSWORD,
         ))
         subprocess.run([DOVECOT, "-c", str(self.root / "dovecot.conf")], check=True)
         deadline = time.monotonic() + 10
@@ -104,9 +108,8 @@ class Dovecot:
                     raise RuntimeError((self.root / "dovecot.log").read_text()) from None
                 time.sleep(0.05)
 
-    def add_user(self, name: str, password: str = PASSWORD) -> str:
-        with (self.root / "passwd").open("a") as f:
-            f.write(f"{name}:{{PLAIN}}{password}::::::\n")
+    def add_user(self, name: str) -> str:
+        """Every user has the password PASSWORD (a static passdb): a new name is a new mailbox."""
         self.users.append(name)
         return name
 

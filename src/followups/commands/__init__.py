@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from followups.commands import cancel, followups, jobs_contacts, outreach, rules, stats, transfer, users
+from followups.commands import cancel, followups, jobs_contacts, mailbox, outreach, rules, stats, transfer, users
 
 
 def register(app: typer.Typer) -> None:
@@ -19,3 +19,4 @@ def register(app: typer.Typer) -> None:
     transfer.register(app)
     rules.register(app)
     stats.register(app)
+    mailbox.register(app)

@@ -94,11 +94,11 @@ def backup(settings: Settings, dest: Path, *, overwrite: bool = False) -> Path:
         raise Invalid("the backup file cannot be the database itself")
     if not dest.parent.is_dir():
         raise NotFound(f"the directory {dest.parent} does not exist")
-    _copy(source, dest, settings.sqlite_busy_timeout_ms / 1000)
+    _copy(source, dest, settings.sqlite_busy_timeout_ms / 1000, without_credentials=True)
     return source
 
 
-def _copy(source: Path, dest: Path, timeout: float) -> None:
+def _copy(source: Path, dest: Path, timeout: float, *, without_credentials: bool = False) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
         with (
@@ -107,11 +107,24 @@ def _copy(source: Path, dest: Path, timeout: float) -> None:
         ):
             src.backup(out)
             out.execute("PRAGMA journal_mode=DELETE")
+            if without_credentials:
+                _drop_credentials(out)
         os.replace(tmp, dest)
     except sqlite3.DatabaseError as exc:
         raise Invalid(f"copying {source} failed: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _drop_credentials(copy: sqlite3.Connection) -> None:
+    """A backup carries no mailbox credentials (encrypted or not): the connected mailboxes
+    are left out, overwritten on disk (secure_delete) and the file compacted. After a
+    restore each user connects their mailbox again; what its sync recorded is kept."""
+    if copy.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mailbox'").fetchone():
+        copy.execute("PRAGMA secure_delete=ON")
+        copy.execute("DELETE FROM mailbox")
+        copy.commit()
+        copy.execute("VACUUM")
 
 
 def restore(settings: Settings, source: Path, *, now: datetime) -> tuple[Path, Path | None, str]:
