@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from tests.mailservers import Dovecot
 
 from followups.app import create_app
 from followups.config import Settings
@@ -172,3 +173,12 @@ def live_url(app):
     """A real server, so requests run truly concurrently."""
     with serving(app) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real Dovecot on a loopback port for the session (tests.mailservers); its sent folder
+    is "Gesendet", found through SPECIAL-USE."""
+    server = Dovecot(sent="Gesendet").start()
+    yield server
+    server.stop()

@@ -142,7 +142,7 @@ class _Accept:
 
 def _authenticator(_server, _session, _envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == PASSWORD
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
 
 @dataclass

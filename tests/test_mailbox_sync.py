@@ -8,12 +8,10 @@ import threading
 import time
 from datetime import date, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 from tests import mail_corpus as corpus
 from tests.conftest import NOW
 from tests.mailbox_helpers import account, setup, worker
-from tests.mailservers import Dovecot
 
 from followups.mailbox import service as mailboxes
 from followups.models import Contact, FollowUp, Mailbox, MailMessage, Notification, Outcome, Outreach, User
@@ -22,13 +20,6 @@ from followups.outreach.service import update_outreach
 DANA = "Dana Scully <dana@acme.example>"
 FOX = "Fox Mulder <fox@globex.example>"
 SUBJECT = "Engineer role at Acme"
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    server = Dovecot(sent="Gesendet").start()
-    yield server
-    server.stop()
 
 
 def _at(days: float) -> datetime:
