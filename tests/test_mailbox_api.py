@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import shutil
 import sqlite3
 
@@ -123,3 +124,32 @@ def test_a_backup_carries_no_credentials(sqlite_template, dovecot, tmp_path):
     assert copy.execute("SELECT count(*) FROM contact").fetchone() == (2,)
     copy.close()
     assert b"gAAAA" not in (tmp_path / "backup.db").read_bytes()  # no Fernet token left in free pages
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_the_settings_page_connects_shows_and_disconnects(api, ada, dovecot, smtp):
+    client = api.client
+    page = client.get("/app/login")
+    r = client.post("/app/login", data={"email": "ada@example.com", "password": "correct horse",
+                                        "csrf_token": _csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/app/settings")
+    assert "Your mailbox" in page.text and "Check and connect" in page.text
+    form = {"imap_host": "127.0.0.1", "imap_port": str(dovecot.port), "imap_security": "none",
+            "smtp_host": "127.0.0.1", "smtp_port": str(smtp.port), "smtp_security": "none",
+            "username": "ada-page", "password": "wrong", "inbox_folder": "INBOX", "csrf_token": _csrf(page.text)}
+    r = client.post("/app/settings/mailbox", data=form, follow_redirects=False)
+    assert r.status_code == 422
+    assert "The IMAP server refused the username or password." in r.text and 'value="wrong"' not in r.text
+    r = client.post("/app/settings/mailbox", data={**form, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"])
+    assert "Mailbox connected" in page.text and "Waiting for the first sync" in page.text
+    assert "“Gesendet”" in page.text and PASSWORD not in page.text
+    assert api.call("GET", "/me/mailbox", ada, 200).json()["username"] == "ada-page"
+    r = client.post("/app/settings/mailbox/disconnect", data={"csrf_token": _csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    api.call("GET", "/me/mailbox", ada, 404)

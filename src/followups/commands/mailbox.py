@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from followups.api.mailbox_schemas import MailboxIn
+from followups.api.schemas import MailboxIn
 from followups.commands.common import (
     JsonOption,
     UserOption,

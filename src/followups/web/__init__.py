@@ -15,6 +15,7 @@ from followups.web.pages import (
     answers,
     auth,
     jobs_contacts,
+    mailbox,
     missing,
     notifications,
     outreach,
@@ -24,7 +25,7 @@ from followups.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, today, outreach, jobs_contacts, answers, notifications, settings, stats, missing):
+for _module in (auth, today, outreach, jobs_contacts, answers, notifications, settings, mailbox, stats, missing):
     router.include_router(_module.router)
 
 

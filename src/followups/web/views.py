@@ -33,6 +33,7 @@ OUTCOMES = {
     "NONE": "",
     "POSITIVE": "Replied (positive)",
     "NEGATIVE": "Replied (negative)",
+    "REPLIED": "Replied (not classified yet)",
     "NO_RESPONSE": "No response",
     "LATER": "Not now",
 }
@@ -42,6 +43,7 @@ OUTCOME_CHOICES = {
     "LATER": "Not now: follow up on a day they named",
     "POSITIVE": "Replied (positive)",
     "NEGATIVE": "Replied (negative)",
+    "REPLIED": "Replied (not classified yet)",
     "NO_RESPONSE": "No response",
 }
 RESUME_EXAMPLES = "e.g. next week, after the 15th, in 10 days, 2026-12-15"

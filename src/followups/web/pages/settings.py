@@ -13,6 +13,7 @@ from followups import clock
 from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
+from followups.mailbox import service as mailboxes
 from followups.rules import RECOMMENDED
 from followups.users import preferences
 from followups.users import service as users
@@ -34,7 +35,12 @@ SAVED = {
     "rules-recommended": "The recommended rules are on; they shape follow-ups scheduled from now on.",
     "holiday-added": "Holiday added.",
     "holiday-removed": "Holiday removed.",
+    "mailbox": "Mailbox connected: both logins worked; the worker syncs it now.",
+    "mailbox-removed": "Mailbox disconnected: the credentials are deleted and the sync stopped.",
 }
+# The mailbox form's first values (implicit TLS for IMAP, STARTTLS for SMTP submission).
+MAILBOX_DEFAULTS = {"imap_port": "993", "imap_security": "ssl", "smtp_port": "587", "smtp_security": "starttls",
+                    "inbox_folder": "INBOX"}
 RULE_NAMES = ("thread_by_job", "spread_by_company", "stage_aware", "adaptive")
 
 
@@ -75,6 +81,7 @@ def _page(
         "stage_aware": rules.stage_aware,
         "min_gap_days": str(rules.min_gap_days),
         "adaptive": user.cadence_adaptive,
+        **MAILBOX_DEFAULTS,
     }
     current.update(values or {})
     return render(
@@ -91,6 +98,8 @@ def _page(
         holidays=[(day.isoformat(), clock.full_day_label(day)) for day in rules.holidays],
         recommended_on=_is_recommended(ctx),
         mail_ready=_mail_ready(ctx),
+        mailbox=mailboxes.find_mailbox(ctx.session, user),
+        securities=[("ssl", "TLS (SSL)"), ("starttls", "STARTTLS"), ("none", "None (a local bridge)")],
     )
 
 
