@@ -35,6 +35,7 @@ default_login_user = {login_user}
 default_internal_user = {login_user}
 first_valid_uid = 1
 mail_max_userip_connections = 100
+mail_fsync = never
 # A wrong password is answered at once, every time (no penalty for the tests' many logins).
 auth_failure_delay = 0
 service anvil {{

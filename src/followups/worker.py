@@ -23,6 +23,7 @@ from followups.db import Database
 from followups.delivery import service as delivery
 from followups.delivery.errors import DeliveryError
 from followups.mailbox import secret
+from followups.mailbox.imap import Pool
 from followups.mailbox.sync import claim_due, sync_mailbox
 from followups.migrate import is_at_head
 from followups.notifications.digests import make_digests
@@ -39,6 +40,7 @@ class Worker:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.stopping = threading.Event()
         secret.configure(settings)  # the key file is made on first start
+        self.imap_pool = Pool()  # the mailboxes' IMAP sessions, kept between their syncs
 
     def _drain(self, name: str, step: Callable[..., int]) -> int:
         total = 0
@@ -90,11 +92,15 @@ class Worker:
         reminders, so the loop runs this lane in a thread of its own (`run`)."""
         total = 0
         threads = self.settings.mailbox_threads
+
+        def one(claimed):
+            return sync_mailbox(self.db, self.settings, claimed, clock=self.clock, pool=self.imap_pool)
+
         with ThreadPoolExecutor(threads, "followups-mailbox") as pool:
             while not self.stopping.is_set():
                 with self.db.transaction() as session:
                     claimed = claim_due(session, self.settings, now=self.clock(), batch=threads)
-                for report in pool.map(lambda c: sync_mailbox(self.db, self.settings, c, clock=self.clock), claimed):
+                for report in pool.map(one, claimed):
                     total += 1
                     if report.recorded:
                         log.info("mailbox: %s", report.recorded)
@@ -148,6 +154,7 @@ class Worker:
             if lane is not None:
                 self.stopping.set()
                 lane.join(self.settings.mailbox_budget_s + 5)
+            self.imap_pool.close()
         log.info("stopped")
 
     def _loop(self, once: bool) -> None:

@@ -90,11 +90,13 @@ def _fence(session: Session, claimed: Claimed, values: dict) -> None:
         raise LeaseLost("the mailbox was disconnected or claimed by another worker")
 
 
-def sync_mailbox(db: Database, settings: Settings, claimed: Claimed, *, clock: Callable[[], datetime]) -> Report:
-    """Sync one claimed mailbox within its time budget, then record how it went."""
+def sync_mailbox(db: Database, settings: Settings, claimed: Claimed, *, clock: Callable[[], datetime],
+                 pool: imap.Pool | None = None) -> Report:
+    """Sync one claimed mailbox within its time budget, then record how it went. `pool`: the
+    worker's logged-in connections, kept between syncs."""
     report = Report()
     try:
-        _sync(db, settings, claimed, clock, report)
+        _sync(db, settings, claimed, clock, report, pool)
     except LeaseLost as exc:
         log.warning("mailbox of %s: %s", claimed.user_id, exc)
         report.error = str(exc)
@@ -151,14 +153,26 @@ def _start(db: Database, claimed: Claimed) -> tuple[Mailbox, record.Known]:
         return mailbox, record.known(session, claimed.user_id, own)
 
 
-def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Report) -> None:
+def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Report, pool) -> None:
     mailbox, k = _start(db, claimed)
     account = account_of(mailbox)
     deadline = time.monotonic() + settings.mailbox_budget_s
-    with imap.signed_in(account, timeout=settings.mailbox_timeout_s, budget_s=settings.mailbox_budget_s) as client:
-        for kind in FOLDERS:
-            name = account.sent if kind == "sent" else account.inbox
-            _folder(db, settings, claimed, client, mailbox, kind, name, k, clock, deadline, report)
+    for fresh in (False, True):
+        reused = False
+        try:
+            with imap.signed_in(account, timeout=settings.mailbox_timeout_s, budget_s=imap.remaining(deadline),
+                                pool=pool, fresh=fresh) as (client, reused):
+                for kind in FOLDERS:
+                    name = account.sent if kind == "sent" else account.inbox
+                    _folder(db, settings, claimed, client, mailbox, kind, name, k, clock, deadline, report)
+            return
+        except (OSError, IMAPClientError) as exc:
+            # A kept connection the server closed meanwhile (its idle timeout): once more,
+            # on a new one (what was recorded stays; the rest is read again, idempotently).
+            if not reused or isinstance(exc, LoginError):
+                raise
+            log.info("mailbox of %s: the kept IMAP connection failed (%s); reconnecting", claimed.user_id,
+                     exc.__class__.__name__)
 
 
 def _folder(db, settings, claimed, client, mailbox: Mailbox, kind: str, name: str, k: record.Known,
