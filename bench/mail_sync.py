@@ -27,9 +27,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the tests' Dovecot launcher
-
-from tests.mailservers import PASSWORD, Dovecot  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' Dovecot launcher
 
 from followups.config import Settings  # noqa: E402
 from followups.db import Database  # noqa: E402
@@ -40,6 +38,7 @@ from followups.mailbox.imap import Pool  # noqa: E402
 from followups.mailbox.sync import claim_due, sync_mailbox  # noqa: E402
 from followups.migrate import upgrade  # noqa: E402
 from followups.models import Base, Contact, MailMessage, Outreach, User  # noqa: E402
+from mailservers import PASSWORD, Dovecot  # noqa: E402
 
 ME = "ada@example.com"
 

@@ -22,13 +22,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from tests.mailservers import Dovecot
 
 from followups.app import create_app
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
 from followups.models import Base
+from mailservers import Dovecot
 
 PG_URL_ENV = "FOLLOWUPS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]

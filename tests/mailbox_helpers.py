@@ -6,10 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tests.conftest import NOW
-from tests.mail_corpus import ME
-from tests.mailservers import PASSWORD, Dovecot
-
+from conftest import NOW
 from followups.config import Settings
 from followups.contacts.service import create_contact
 from followups.db import Database
@@ -20,6 +17,8 @@ from followups.mailbox.account import Account, Server
 from followups.models import Stage
 from followups.users import service as users
 from followups.worker import Worker
+from mail_corpus import ME
+from mailservers import PASSWORD, Dovecot
 
 
 @dataclass

@@ -12,17 +12,17 @@ import sqlite3
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import NOW
-from tests.mailbox_helpers import setup
-from tests.mailservers import PASSWORD, SmtpWithAuth
-from tests.servers import free_port
 
+from conftest import NOW
 from followups.config import Settings
 from followups.db import Database
 from followups.mailbox import service as mailboxes
 from followups.models import Mailbox, User
 from followups.transfer.backup import backup
 from followups.transfer.export import write_json
+from mailbox_helpers import setup
+from mailservers import PASSWORD, SmtpWithAuth
+from servers import free_port
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,15 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import select
-from tests.conftest import NOW
-from tests.mailbox_helpers import mail_settings, setup
-from tests.servers import free_port
 
+from conftest import NOW
 from followups.mailbox import service as mailboxes
 from followups.mailbox.account import Account, Server
 from followups.models import Channel, Mailbox, Notification, Outcome, User
 from followups.outreach.service import create_outreach
 from followups.worker import Worker
+from mailbox_helpers import mail_settings, setup
+from servers import free_port
 
 
 class SilentServer:

@@ -9,13 +9,13 @@ import time
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from tests import mail_corpus as corpus
-from tests.conftest import NOW
-from tests.mailbox_helpers import account, setup, worker
 
+import mail_corpus as corpus
+from conftest import NOW
 from followups.mailbox import service as mailboxes
 from followups.models import Contact, FollowUp, Mailbox, MailMessage, Notification, Outcome, Outreach, User
 from followups.outreach.service import update_outreach
+from mailbox_helpers import account, setup, worker
 
 DANA = "Dana Scully <dana@acme.example>"
 FOX = "Fox Mulder <fox@globex.example>"
