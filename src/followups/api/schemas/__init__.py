@@ -8,6 +8,7 @@ from __future__ import annotations
 from followups.api.schemas.contacts import (
     ContactIn,
     ContactOut,
+    ContactRecordOut,
     ContactUpdate,
 )
 from followups.api.schemas.errors import (
@@ -86,6 +87,7 @@ __all__ = [
     "ChannelOut",
     "ContactIn",
     "ContactOut",
+    "ContactRecordOut",
     "ContactUpdate",
     "Email",
     "ErrorOut",
