@@ -4,18 +4,22 @@ item 3), exactly once."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 import mail_corpus as corpus
+from cli_helpers import FOLLOWUPS
 from conftest import NOW
 from followups.mailbox import service as mailboxes
 from followups.models import Contact, FollowUp, Mailbox, MailMessage, Notification, Outcome, Outreach, User
 from followups.outreach.service import update_outreach
-from mailbox_helpers import account, setup, worker
+from mailbox_helpers import account, mail_settings, setup, worker
 
 DANA = "Dana Scully <dana@acme.example>"
 FOX = "Fox Mulder <fox@globex.example>"
@@ -277,3 +281,48 @@ def test_a_failing_mailbox_backs_off_and_says_why(db, dovecot, clock):
             "error", "the IMAP server refused the username or password", None)
         waits.append((mailbox.next_sync_at - clock.now).total_seconds())
     assert waits == [60, 120, 240]
+
+
+def test_a_worker_killed_mid_sync_loses_and_repeats_nothing(db, dovecot):
+    """A real `followups worker --once` is killed (SIGKILL) once its first chunk committed;
+    after its lease the next worker goes on from there: every message recorded once."""
+    people = {f"K{n}": f"k{n}@corp.example" for n in range(200)}
+    s = setup(db, dovecot, **people)
+    when = datetime.now(UTC) - timedelta(days=1)
+    batch = []
+    for n in range(1200):  # the contacts' messages spread over both chunks of 1000 UIDs
+        if n % 6 == 0:
+            batch.append(corpus.sent(f"K{n // 6} <k{n // 6}@corp.example>", "Hello", when, f"k{n}@ada"))
+        else:
+            batch.append(corpus.unrelated(n, when))
+    client = dovecot.client(s.imap_user)
+    try:
+        for i in range(0, len(batch), 500):
+            client.multiappend("Gesendet", batch[i: i + 500])
+    finally:
+        client.logout()
+    env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db.settings.database_url,
+           "FOLLOWUPS_SECRET_KEY": mail_settings(db).secret_key}
+
+    def recorded() -> int:
+        with db.transaction(write=False) as session:
+            return session.scalar(select(func.count()).select_from(MailMessage))
+
+    process = subprocess.Popen([FOLLOWUPS, "worker", "--once"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while recorded() == 0 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(30)
+    partial = recorded()
+    assert 0 < partial < 200  # killed mid-sync
+    with db.transaction() as session:  # its lease runs out
+        session.execute(update(Mailbox).values(lease_until=None))
+    subprocess.run([FOLLOWUPS, "worker", "--once"], env=env, check=True, timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert recorded() == 200
+    outreach = _outreach(db, s.user_id)
+    assert sorted(outreach) == sorted(people) and all(len(o) == 1 for o in outreach.values())
