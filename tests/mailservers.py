@@ -37,6 +37,9 @@ default_internal_user = {login_user}
 first_valid_uid = 1
 mail_max_userip_connections = 100
 mail_fsync = never
+# The worker keeps its IMAP sessions (mailbox.imap.Pool): many tests, many open sessions.
+default_process_limit = 1000
+default_client_limit = 2000
 # A wrong password is answered at once, every time (no penalty for the tests' many logins).
 auth_failure_delay = 0
 service anvil {{

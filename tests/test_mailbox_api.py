@@ -9,7 +9,9 @@ import logging
 import re
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -166,3 +168,14 @@ def test_a_bounced_address_shows_on_the_contact_until_it_changes(api, ada, db, c
     assert api.call("GET", f"/contacts/{contact['id']}", ada, 200).json()["emailBouncedAt"] is not None
     fixed = api.call("PATCH", f"/contacts/{contact['id']}", ada, 200, json={"email": "eve@new.example"}).json()
     assert fixed["emailBouncedAt"] is None
+
+
+def test_concurrent_connects_make_one_mailbox(api, ada, live_url, dovecot, smtp, db):
+    def put(n: int):
+        return httpx.put(f"{live_url}/me/mailbox", headers=ada, json=_body(dovecot, smtp, username=f"race{n}"),
+                         timeout=30).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(put, range(4))) == [200] * 4
+    with db.transaction(write=False) as session:
+        assert len(session.scalars(select(Mailbox)).all()) == 1

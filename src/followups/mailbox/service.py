@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followups.mailbox import probe, secret
@@ -32,8 +33,7 @@ def save_mailbox(session: Session, user: AnyUser, account: Account, *, now: date
     cipher = cipher or secret.cipher()
     mailbox = session.get(Mailbox, user.id, with_for_update=True)
     if mailbox is None:
-        mailbox = Mailbox(user_id=user.id, created_at=now, inbox_last_uid=0, sent_last_uid=0, failures=0)
-        session.add(mailbox)
+        mailbox = _new(session, user, account, now)
     elif (mailbox.imap_host, mailbox.username) != (account.imap.host, account.username):
         _forget_folders(mailbox)  # another mailbox: its UIDs mean nothing here
     if mailbox.inbox_folder != account.inbox:
@@ -54,6 +54,24 @@ def save_mailbox(session: Session, user: AnyUser, account: Account, *, now: date
     mailbox.next_sync_at = now
     mailbox.updated_at = now
     session.flush()
+    return mailbox
+
+
+def _new(session: Session, user: AnyUser, account: Account, now: datetime) -> Mailbox:
+    """The user's first mailbox row; a concurrent save that made it first wins the insert,
+    and this one then updates that row (never a second row, never an error)."""
+    mailbox = Mailbox(
+        user_id=user.id, created_at=now, inbox_last_uid=0, sent_last_uid=0, failures=0, address=account.address,
+        imap_host=account.imap.host, imap_port=account.imap.port, imap_security=account.imap.security,
+        smtp_host=account.smtp.host, smtp_port=account.smtp.port, smtp_security=account.smtp.security,
+        username=account.username, password_encrypted="", inbox_folder=account.inbox, sent_folder=account.sent,
+        status=MailboxStatus.PENDING.value, next_sync_at=now, updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(mailbox)
+    except IntegrityError:
+        mailbox = session.get(Mailbox, user.id, with_for_update=True, populate_existing=True)
     return mailbox
 
 
