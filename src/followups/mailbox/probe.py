@@ -6,7 +6,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -103,13 +103,26 @@ def _smtp(account: Account, timeout: float) -> list[FieldError]:
             smtp.quit()
 
 
+CHECK_DEADLINE_FACTOR = 2.0  # the whole check: connect, TLS, login and the folders, each bound by `timeout`
+
+
+def _late_error(field: str, server: Server) -> FieldError:
+    what = "IMAP" if field == "imapHost" else "SMTP"
+    where = f"{server.host}:{server.port}"
+    return FieldError(field, f"the {what} server {where} did not answer in time (host unreachable?)")
+
+
 def check(account: Account, *, sent: str | None, timeout: float) -> Found:
-    """Both logins at once; Invalid (422) naming each failure. `sent` None: found on the server."""
-    with ThreadPoolExecutor(2, "followups-mailbox-check") as pool:
-        imap_check = pool.submit(_imap, account, sent, timeout)
-        smtp_check = pool.submit(_smtp, account, timeout)
-        found, errors = imap_check.result()
-        errors = errors + smtp_check.result()
+    """Both logins at once; Invalid (422) naming each failure. `sent` None: found on the server.
+    Each socket operation has `timeout`, and the whole check a deadline of its own (a name
+    lookup is not bound by socket timeouts): a server still silent then is named as such."""
+    pool = ThreadPoolExecutor(2, "followups-mailbox-check")
+    imap_check = pool.submit(_imap, account, sent, timeout)
+    smtp_check = pool.submit(_smtp, account, timeout)
+    pool.shutdown(wait=False)  # a thread still waiting on a lookup ends on its own
+    done, _late = wait([imap_check, smtp_check], timeout=timeout * CHECK_DEADLINE_FACTOR)
+    found, errors = imap_check.result() if imap_check in done else (None, [_late_error("imapHost", account.imap)])
+    errors = errors + (smtp_check.result() if smtp_check in done else [_late_error("smtpHost", account.smtp)])
     if errors:
         # One sentence per failure; the same field (the password, for both servers) once.
         seen: dict[str, FieldError] = {}
