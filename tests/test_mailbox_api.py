@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from conftest import NOW
 from followups.config import Settings
 from followups.db import Database
 from followups.mailbox import service as mailboxes
-from followups.models import Contact, Mailbox, User
+from followups.models import Mailbox, User
 from followups.transfer.backup import backup
 from followups.transfer.export import write_json
 from mailbox_helpers import setup
@@ -155,19 +155,6 @@ def test_the_settings_page_connects_shows_and_disconnects(api, ada, dovecot, smt
     r = client.post("/app/settings/mailbox/disconnect", data={"csrf_token": _csrf(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     api.call("GET", "/me/mailbox", ada, 404)
-
-
-def test_a_bounced_address_shows_on_the_contact_until_it_changes(api, ada, db, clock):
-    contact = api.call("POST", "/contacts", ada, 201, json={"name": "Eve", "email": "eve@gone.example"}).json()
-    assert contact["emailBouncedAt"] is None
-    with db.transaction() as session:  # what the sync does on a delivery report (test_mailbox_sync)
-        session.execute(update(Contact).values(email_bounced_at=clock.now))
-    got = api.call("GET", f"/contacts/{contact['id']}", ada, 200).json()
-    assert got["emailBouncedAt"] == "2026-03-05T15:00:00Z"
-    api.call("PATCH", f"/contacts/{contact['id']}", ada, 200, json={"name": "Eve B."})
-    assert api.call("GET", f"/contacts/{contact['id']}", ada, 200).json()["emailBouncedAt"] is not None
-    fixed = api.call("PATCH", f"/contacts/{contact['id']}", ada, 200, json={"email": "eve@new.example"}).json()
-    assert fixed["emailBouncedAt"] is None
 
 
 def test_concurrent_connects_make_one_mailbox(api, ada, live_url, dovecot, smtp, db):

@@ -26,6 +26,8 @@ from production import new_cluster
 BEFORE = "0af2b0c1bf7d"  # the revision before the tenant keys
 COMPOSITE_FKS = "1dc6a52601bc"  # foreign keys (user_id, x_id) -> unique (user_id, id); primary keys (id)
 OWNED = ("job", "contact", "outreach", "follow_up", "notification", "delivery")
+# The tables at BEFORE (the mailbox's came later).
+BEFORE_TABLES = ("app_user", "api_token", "login_failure", *OWNED)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,8 +47,11 @@ def old_database(request, tmp_path) -> Iterator[Database]:
 
 
 def counts(database: Database) -> dict[str, int]:
+    """Rows per table of the old schema (tables that later migrations add are not there yet)."""
+    old = set(BEFORE_TABLES)
     with database.transaction(write=False) as s:
-        return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+        return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
+                if t.name in old}
 
 
 def keys(database: Database) -> dict[str, tuple[list[str], list[list[str]]]]:

@@ -252,8 +252,6 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     company: Mapped[str | None] = mapped_column(String(200))
     linkedin_url: Mapped[str | None] = mapped_column(String(2000))
-    # Mail to `email` bounced (the mailbox sync read a delivery report); a new email clears it.
-    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -27,8 +27,6 @@ def get_contact(session: Session, user: User, contact_id) -> Contact:
 
 def update_contact(session: Session, user: User, contact_id, *, changes: dict, now: datetime) -> Contact:
     contact = get_contact(session, user, contact_id)
-    if "email" in changes and changes["email"] != contact.email:
-        contact.email_bounced_at = None  # a new address has not bounced
     edit_owned(contact, changes, EDITABLE, now=now)
     session.flush()
     return contact

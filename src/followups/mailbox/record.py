@@ -269,12 +269,8 @@ def _bounce(session: Session, user: User, mail: Mail, k: Known, body: Message | 
     people = [(address, p) for address in failed for p in k.contacts.get(address, ())]
     if not people:
         return Outcome_(MailKind.IGNORED, "delivery report for no contact's address")
+    # The mail_message row (kind bounce, the contact, the address in its detail) is the flag.
     for address, person in people:
-        session.execute(
-            update(Contact).where(Contact.user_id == user.id, Contact.id == person.id)
-            .values(email_bounced_at=now),
-            execution_options={"synchronize_session": False},
-        )
         cancel_open(session, user.id, FollowUp.contact_id == person.id,
                     reason=f"Paused: mail to {address} bounced; fix the address to go on", now=now)
         _notify(session, user, kinds.BOUNCE, f"{mail.message_id}:{address}",

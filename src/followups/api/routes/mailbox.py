@@ -27,23 +27,25 @@ def mailbox_out(mailbox: Mailbox) -> MailboxOut:
     })
 
 
+def signed_in_email(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> str:
+    """The signed-in user's email, from a read transaction closed at once (a sync dependency:
+    FastAPI runs it in a thread, before the body is looked at, so a bad token is a 401)."""
+    with request.app.state.db.transaction(write=False) as session:
+        return users.authenticate(session, Presented(token, now)).email
+
+
 @router.put("/me/mailbox", response_model=MailboxOut)
 async def connect_mailbox(
-    body: MailboxIn, request: Request, token: Annotated[str, Depends(bearer_token)], now: Now
+    body: MailboxIn, request: Request, email: Annotated[str, Depends(signed_in_email)],
+    token: Annotated[str, Depends(bearer_token)], now: Now,
 ) -> MailboxOut:
     """Connect (or replace) the mailbox the worker syncs. Both logins are checked at once
     first, each with a timeout; a 422 names what failed (host unreachable, TLS, wrong
     password, no such folder). Nothing is saved unless both succeed. The password is stored
     encrypted with the server's key and never returned."""
     db, settings = request.app.state.db, request.app.state.settings
-
-    def who():
-        with db.transaction(write=False) as session:
-            return users.authenticate(session, Presented(token, now)).email
-
     # Signed in first (no stranger makes the server dial out), then the check with no
     # transaction open (it waits on the network), then the save: each in a thread.
-    email = await run_in_threadpool(who)
     account = await run_in_threadpool(
         mailboxes.check, body.account(email), sent=body.sent_folder, timeout=settings.mailbox_timeout_s)
 

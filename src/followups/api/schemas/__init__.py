@@ -8,7 +8,6 @@ from __future__ import annotations
 from followups.api.schemas.contacts import (
     ContactIn,
     ContactOut,
-    ContactRecordOut,
     ContactUpdate,
 )
 from followups.api.schemas.errors import (
@@ -87,7 +86,6 @@ __all__ = [
     "ChannelOut",
     "ContactIn",
     "ContactOut",
-    "ContactRecordOut",
     "ContactUpdate",
     "Email",
     "ErrorOut",

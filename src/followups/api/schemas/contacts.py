@@ -36,9 +36,3 @@ class ContactOut(Wire):
     archived: bool
     archived_at: datetime | None
     created_at: datetime
-
-
-
-class ContactRecordOut(ContactOut):  # as /contacts answers it (follow-ups embed ContactOut)
-    # When mail to `email` bounced (read by the mailbox sync); null again once it changes.
-    email_bounced_at: datetime | None
