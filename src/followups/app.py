@@ -15,6 +15,7 @@ from followups.api.routes import (
     auth,
     calendar,
     contacts,
+    drafts,
     followups,
     jobs,
     mailbox,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread
         return {"status": "ok"}
 
-    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats, mailbox):
+    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats, mailbox, drafts):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

@@ -23,6 +23,11 @@ class Forbidden(DomainError):
     """The request is valid but this server does not allow it (closed registration)."""
 
 
+class Unavailable(DomainError):
+    """A server of the user's own (their mail server) refused or could not be reached; the
+    request changed nothing and may be tried again."""
+
+
 @dataclass
 class FieldError:
     field: str

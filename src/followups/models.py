@@ -554,3 +554,78 @@ class MailMessage(Base):
     # What was done, in a sentence (the sync's log; the status page).
     detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageTemplate(Base):
+    """A user's own template for one kind of drafted message (followups.mailbox.templates);
+    a kind without a row uses the shipped default."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_message_template_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
+        UniqueConstraint("user_id", "name"),
+    )
+
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailSendState(StrEnum):
+    # Recorded, with its Message-ID, before the SMTP call; `lease_until` bounds the call.
+    SENDING = "sending"
+    # The server refused it, or could not be reached: not sent; a new try may send it.
+    FAILED = "failed"
+    # The server accepted it.
+    SENT = "sent"
+    # The call's outcome is unknown (cut off mid-message, or a crash): taken as sent, never resent.
+    UNCONFIRMED = "unconfirmed"
+
+
+class MailSend(Base):
+    """A follow-up sent from the user's mailbox ("Send now"), recorded before it goes out:
+    one row per follow-up and attempt is the idempotency key, so a double click, a retried
+    request or a crash between the send and the mark never sends twice
+    (followups.mailbox.send)."""
+
+    __tablename__ = "mail_send"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        Index("ix_mail_send_id", "id"),  # lookups by id alone (see OWNED_IDENTITY)
+        UniqueConstraint("user_id", "followup_id", "attempt_no"),
+        UniqueConstraint("user_id", "message_id"),
+        # The thread of a chain: the earlier sends a new attempt replies to.
+        Index(None, "user_id", "chain_id"),
+        ForeignKeyConstraint(["user_id", "followup_id"], ["follow_up.user_id", "follow_up.id"]),
+    )
+
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    followup_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    chain_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    # With its angle brackets, as in the header.
+    message_id: Mapped[str] = mapped_column(String(250))
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(1000))
+    # The message as sent (RFC 5322 text): the copy appended to the sent folder is the same.
+    raw: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=1)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the follow-up was marked sent for it.
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its copy was stored in the sent folder (IMAP APPEND).
+    appended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ KINDS = {
     422: "ValidationError",
     429: "TooManyRequests",
     500: "InternalError",
+    502: "BadGateway",
     503: "ServiceUnavailable",
 }
 
@@ -82,6 +83,10 @@ def install(app: FastAPI) -> None:
     def _invalid(_r: Request, exc: Invalid) -> JSONResponse:
         fields = [{"field": f.field, "message": f.message} for f in exc.fields]
         return error_response(422, exc.detail, fields)
+
+    @app.exception_handler(Unavailable)
+    def _unavailable(_r: Request, exc: Unavailable) -> JSONResponse:
+        return error_response(502, exc.detail)
 
     @app.exception_handler(TooManyRequests)
     def _too_many(_r: Request, exc: TooManyRequests) -> JSONResponse:

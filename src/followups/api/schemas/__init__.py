@@ -10,6 +10,7 @@ from followups.api.schemas.contacts import (
     ContactOut,
     ContactUpdate,
 )
+from followups.api.schemas.drafts import DraftOut, SentOut, TemplateIn, TemplateOut, TemplatesIn, TemplatesOut
 from followups.api.schemas.errors import (
     ErrorOut,
     FieldErrorOut,
@@ -87,6 +88,7 @@ __all__ = [
     "ContactIn",
     "ContactOut",
     "ContactUpdate",
+    "DraftOut",
     "Email",
     "ErrorOut",
     "FieldErrorOut",
@@ -125,7 +127,12 @@ __all__ = [
     "RulesOut",
     "RulesUpdate",
     "SendIn",
+    "SentOut",
     "StatsOut",
+    "TemplateIn",
+    "TemplateOut",
+    "TemplatesIn",
+    "TemplatesOut",
     "TimeZoneName",
     "TokenOut",
     "TotalsOut",

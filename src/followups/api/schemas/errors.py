@@ -26,6 +26,7 @@ def error_responses(*codes: int) -> dict:
         413: "The request body is too large.",
         422: "Invalid input; `fields` names each bad field.",
         429: "Too many failed sign-ins.",
+        502: "The user's own mail server refused the message or could not be reached; nothing changed.",
         503: "The database is unavailable.",
     }
     return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
