@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -62,22 +64,38 @@ class _Collect:
         self.sink = sink
 
     async def handle_DATA(self, _server, _session, envelope):  # noqa: N802
-        self.sink.messages.append(
-            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
-        )
-        return "250 OK"
+        if self.sink.reply.startswith("250"):
+            self.sink.messages.append(
+                (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+            )
+        if self.sink.delay_s:  # the text is in; the answer comes late
+            await asyncio.sleep(self.sink.delay_s)
+        return self.sink.reply
 
 
 @dataclass
 class SmtpSink:
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     port: int = 0
+    # The answer to each message (a 5xx refuses it), given after waiting this long.
+    reply: str = "250 OK"
+    delay_s: float = 0.0
+    # (username, password): a login is then required (plain text: loopback only).
+    credentials: tuple[str, str] | None = None
 
     def start(self) -> SmtpSink:
         self.port = free_port()
-        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+        login = {}
+        if self.credentials:
+            login = {"authenticator": self._authenticate, "auth_require_tls": False, "auth_required": True}
+        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port, **login)
         self._controller.start()
         return self
+
+    def _authenticate(self, _server, _session, _envelope, _mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()) == self.credentials
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         self._controller.stop()

@@ -57,7 +57,10 @@ def test_templates_default_then_saved_then_used(api, ada):
     assert set(shown) == {"attempt1", "attempt2", "thankYou", "variables"}
     assert shown["variables"] == ["first_name", "company", "role", "days_since", "subject"]
     assert shown["attempt1"]["custom"] is False
-    mine = {"subject": "Checking in, {{ first_name }}", "body": "{{ first_name|upper }} at {{ company }}: {{ days_since }} days"}
+    mine = {
+        "subject": "Checking in, {{ first_name }}",
+        "body": "{{ first_name|upper }} at {{ company }}: {{ days_since }} days",
+    }
     saved = api.call("PUT", "/me/templates", ada, 200, json={"attempt1": mine}).json()
     assert saved["attempt1"]["custom"] is True and saved["attempt1"]["body"] == mine["body"]
     assert saved["attempt2"]["custom"] is False

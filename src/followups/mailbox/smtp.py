@@ -9,6 +9,7 @@ server that drips a byte a second never holds a request past it), and tells what
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import socket
 import ssl
@@ -72,10 +73,8 @@ class _Watchdog:
         self.fired = True
         sock = self._sock()
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def stop(self) -> None:
         self._timer.cancel()
@@ -144,10 +143,8 @@ def send_message(
     finally:
         watchdog.stop()
         if client is not None:
-            try:
+            with contextlib.suppress(OSError):
                 client.close()
-            except OSError:
-                pass
 
 
 def append_copy(
@@ -180,7 +177,5 @@ def append_copy(
     finally:
         watchdog.stop()
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a connection that may be gone
                 client.shutdown()
-            except Exception:  # noqa: BLE001, S110 - closing a connection that may be gone
-                pass

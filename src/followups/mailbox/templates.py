@@ -131,7 +131,8 @@ def _problem(source: str) -> str | None:
             return f"line {line}: the filter '{node.name}' is not available (available: {', '.join(sorted(FILTERS))})"
         if not isinstance(node, _ALLOWED):
             what = next((label for kind, label in _WHAT.items() if isinstance(node, kind)), None)
-            return f"line {line}: {what or 'this expression (' + type(node).__name__ + ')'} is not allowed in a template"
+            what = what or f"this expression ({type(node).__name__})"
+            return f"line {line}: {what} is not allowed in a template"
     try:
         _env.from_string(source).render(VARIABLES)
     except Exception as exc:  # noqa: BLE001 - any failure of a user's template is bad input
