@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -152,8 +153,14 @@ def check(name: str, template: Template) -> list[FieldError]:
     return errors
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str):
+    """Compiling costs far more than rendering: a page drafts fifty messages from three templates."""
+    return _env.from_string(source)
+
+
 def _render(source: str, values: Mapping[str, object]) -> str:
-    return _env.from_string(source).render(values)
+    return _compiled(source).render(values)
 
 
 def render(template: Template, name: str, values: Mapping[str, object]) -> Template:

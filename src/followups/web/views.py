@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from followups import clock
 from followups import notification_kinds as kinds
 from followups.cadence import relative_day
+from followups.mailbox.drafts import Draft
 from followups.models import (
     Contact,
     FollowUp,
@@ -90,6 +91,8 @@ class Item:
     due_time: str
     day: date
     overdue: str | None
+    # The drafted email (followups.mailbox.drafts), for a follow-up of an email outreach.
+    draft: Draft | None = None
 
 
 def item(fu: FollowUp, user: User, today: date, outreach: dict) -> Item:

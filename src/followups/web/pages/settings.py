@@ -14,6 +14,7 @@ from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
 from followups.mailbox import service as mailboxes
+from followups.mailbox import templates
 from followups.rules import RECOMMENDED
 from followups.users import preferences
 from followups.users import service as users
@@ -37,6 +38,8 @@ SAVED = {
     "holiday-removed": "Holiday removed.",
     "mailbox": "Mailbox connected: both logins worked; the worker syncs it now.",
     "mailbox-removed": "Mailbox disconnected: the credentials are deleted and the sync stopped.",
+    "templates": "Message templates saved; drafts use them from now on.",
+    "template-reset": "That template is back to the default.",
 }
 # The mailbox form's first values (implicit TLS for IMAP, STARTTLS for SMTP submission).
 MAILBOX_DEFAULTS = {"imap_port": "993", "imap_security": "ssl", "smtp_port": "587", "smtp_security": "starttls",
@@ -61,6 +64,7 @@ def _page(
     values: dict | None = None,
     saved: str = "",
     imported: tuple[int, int] | None = None,
+    typed_templates: dict[str, templates.Template] | None = None,
 ):
     user = ctx.user
     rules = user.rule_set
@@ -100,6 +104,9 @@ def _page(
         mail_ready=_mail_ready(ctx),
         mailbox=mailboxes.find_mailbox(ctx.session, user),
         securities=[("ssl", "TLS (SSL)"), ("starttls", "STARTTLS"), ("none", "None (a local bridge)")],
+        message_templates=_message_templates(ctx, typed_templates or {}),
+        template_variables=list(templates.VARIABLES),
+        template_filters=", ".join(sorted(templates.FILTERS)),
     )
 
 
@@ -107,6 +114,15 @@ def _mail_ready(ctx: Ctx) -> bool:
     """Whether this server can send mail (FOLLOWUPS_SMTP_HOST set): the digest by email
     is offered only then."""
     return ctx.request.app.state.settings.smtp_enabled
+
+
+def _message_templates(ctx: Ctx, typed: dict[str, templates.Template]) -> list[dict]:
+    """The user's templates as the form shows them: what was typed, after a refused save."""
+    return [
+        {"name": t.name, "label": t.label, "custom": t.custom,
+         "subject": typed.get(t.name, t.template).subject, "body": typed.get(t.name, t.template).body}
+        for t in templates.list_templates(ctx.session, ctx.user)
+    ]
 
 
 def _imported_message(added: int, ignored: int) -> str:
@@ -252,6 +268,26 @@ def save_webhook(request: Request, ctx: Page, form: Posted):
         ) from None
     users.set_webhook(ctx.session, ctx.user, url=hook.url, secret=hook.secret)
     return _done(request, "webhook")
+
+
+@router.post("/app/settings/templates")
+def save_templates(request: Request, ctx: Page, form: Posted):
+    typed = {
+        name: templates.Template(form.get(f"{name}_subject").strip(), form.get(f"{name}_body").replace("\r\n", "\n"))
+        for name in templates.NAMES
+    }
+    reset = form.get("reset")
+    if reset in typed:  # the others stay as saved: a reset button leaves what was typed unsaved
+        current = {t.name: t.template for t in templates.list_templates(ctx.session, ctx.user) if t.custom}
+        current.pop(reset, None)
+        templates.save_templates(ctx.session, ctx.user, current, now=ctx.now)
+        return _done(request, "template-reset")
+    try:
+        templates.save_templates(ctx.session, ctx.user, typed, now=ctx.now)
+    except Invalid as exc:
+        errors = {f.field: f.message[:1].upper() + f.message[1:] + "." for f in exc.fields}
+        raise Rendered(_page(ctx, 422, {"templates": errors}, typed_templates=typed)) from None
+    return _done(request, "templates")
 
 
 @router.post("/app/settings/calendar")

@@ -17,6 +17,7 @@ from followups import clock
 from followups.chains import buckets
 from followups.chains import service as followups
 from followups.errors import Conflict, Invalid, NotFound
+from followups.mailbox import drafts as mail_drafts
 from followups.models import FollowupType, User
 from followups.web import forms, queries, views
 from followups.web.deps import Page, Posted
@@ -53,7 +54,10 @@ def panel(
     rows = queries.tab_items(ctx.session, user, tab, ctx.now, limit)
     outreach = queries.outreach_by_id(ctx.session, user, (r.outreach_id for r in rows))
     today = queries.local_today(ctx.now, user)
+    drafts = mail_drafts.drafts_for(ctx.session, user, rows, now=ctx.now)
     items = [views.item(r, user, today, outreach) for r in rows]
+    for it, row in zip(items, rows, strict=True):
+        it.draft = drafts.get(row.id)
     total = counts.shown[tab]
     bucket = buckets.BY_NAME[tab]
     return {

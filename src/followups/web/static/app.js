@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // Buttons that need this script (Copy) show only where it runs (app.css: .js-only).
+  document.documentElement.classList.add("js");
+
   // Registration: preselect the browser's time zone.
   function guessTimezone() {
     var select = document.querySelector("select[data-guess-timezone]");
@@ -27,7 +30,9 @@
     var button = event.target.closest("[data-copy]");
     if (!button) return;
     var input = document.querySelector(button.getAttribute("data-copy"));
-    var status = document.querySelector("[data-copy-status]");
+    // The status line next to the button (a draft's), else the page's (the calendar link).
+    var near = button.closest(".draft-body");
+    var status = (near && near.querySelector("[data-copy-status]")) || document.querySelector("[data-copy-status]");
     function report(ok) {
       if (status) status.textContent = ok ? "Copied." : "Selected: press Ctrl+C (or Cmd+C) to copy.";
     }
