@@ -222,3 +222,18 @@ def test_no_address_or_no_draft_is_a_conflict_and_sends_nothing(api, ada, db, si
     with pytest.raises(Conflict, match="not one of an email outreach"):
         sending.send_now(db, user_id, o["followup"]["id"], account(sink, dovecot), now=NOW)
     assert sink.messages == []
+
+
+def test_a_message_in_any_language_arrives_intact(api, ada, db, sink, dovecot):
+    user_id = uuid.UUID(api.call("GET", "/me", ada, 200).json()["id"])
+    j = job(api, ada, company="Société Générale", role="Ingénieure données")
+    c = contact(api, ada, name="Zoë Müller", email="zoe@example.de")
+    o = outreach(api, ada, jobId=j["id"], contactId=c["id"], channel="EMAIL", note="Poste d'ingénieure — 東京")
+    result = sending.send_now(db, user_id, o["followup"]["id"], account(sink, dovecot), now=NOW)
+    _, message = sink.messages[0]
+    assert message["To"] == "Zoë Müller <zoe@example.de>"
+    assert message["Subject"] == "Re: Poste d'ingénieure — 東京"
+    assert "Hi Zoë," in message.get_content() and "at Société Générale" in message.get_content()
+    assert message["Content-Transfer-Encoding"] in ("quoted-printable", "base64")
+    [copy] = sent_folder(dovecot, result.message_id)
+    assert copy.get_content() == message.get_content()

@@ -44,6 +44,9 @@ from followups.mailbox.drafts import Draft
 from followups.models import FollowUp, MailSend, MailSendState, User
 
 log = logging.getLogger(__name__)
+# CRLF lines, and a 7-bit text: a body in any language goes out quoted-printable or base64,
+# so a server without 8BITMIME takes it too.
+_POLICY = SMTP.clone(cte_type="7bit")
 
 # The lease outlasts the SMTP call's deadline: while it runs, the send may be under way.
 LEASE_MARGIN = timedelta(seconds=30)
@@ -83,7 +86,7 @@ def new_message_id(address: str) -> str:
 
 
 def build_message(draft: Draft, *, sender: str, message_id: str, at: datetime) -> str:
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = sender
     msg["To"] = formataddr((draft.to_name, draft.to)) if draft.to_name else draft.to
     msg["Subject"] = draft.subject

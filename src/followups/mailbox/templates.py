@@ -121,9 +121,12 @@ def _problem(source: str) -> str | None:
     """Why `source` is not an acceptable template, or None."""
     try:
         tree = _env.parse(source)
+        found = list(tree.find_all(nodes.Node))
     except TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
-    for node in tree.find_all(nodes.Node):
+    except RecursionError:
+        return "it is nested too deeply"
+    for node in found:
         line = getattr(node, "lineno", 1)
         if isinstance(node, nodes.Name) and node.name not in VARIABLES:
             known = ", ".join(VARIABLES)
@@ -135,7 +138,7 @@ def _problem(source: str) -> str | None:
             what = what or f"this expression ({type(node).__name__})"
             return f"line {line}: {what} is not allowed in a template"
     try:
-        _env.from_string(source).render(VARIABLES)
+        _compiled(source).render(VARIABLES)
     except Exception as exc:  # noqa: BLE001 - any failure of a user's template is bad input
         return f"it cannot be rendered: {exc}"
     return None
