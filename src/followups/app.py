@@ -21,6 +21,7 @@ from followups.api.routes import (
     mailbox,
     notifications,
     outreach,
+    sending,
     stats,
 )
 from followups.config import Settings
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread
         return {"status": "ok"}
 
-    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats, mailbox, drafts):
+    for module in (followups, auth, jobs, contacts, outreach, notifications, calendar, stats, mailbox, drafts, sending):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")

@@ -19,13 +19,15 @@ from followups.web.pages import (
     missing,
     notifications,
     outreach,
+    sending,
     settings,
     stats,
     today,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, today, outreach, jobs_contacts, answers, notifications, settings, mailbox, stats, missing):
+_PAGES = (auth, today, sending, outreach, jobs_contacts, answers, notifications, settings, mailbox, stats, missing)
+for _module in _PAGES:
     router.include_router(_module.router)
 
 

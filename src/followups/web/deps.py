@@ -25,6 +25,11 @@ def _user(request: Request, session, now):
         return None
 
 
+def page_user(request: Request, session, now):
+    """The session cookie's user, or None: for a page that opens its own transactions."""
+    return _user(request, session, now)
+
+
 def signed_in(request: Request, session: SessionDep, now: Now) -> Ctx:
     request.state.db_session = session  # for routing.WebRoute: a failed page rolls back
     user = _user(request, session, now)

@@ -34,10 +34,11 @@ DONE = {
     "moved": "Moved.",
     "cancelled": "No more follow-ups on this one; it stays in the history.",
     "revived": "Revived: a new follow-up is scheduled.",
+    "mailed": "Sent from your mailbox and marked sent.",
 }
 
 
-def _tab(value: str | None) -> Tab:
+def tab_of(value: str | None) -> Tab:
     return value if value in buckets.BY_NAME else buckets.DEFAULT
 
 
@@ -97,7 +98,7 @@ def snooze_choices(ctx: Ctx) -> dict:
     }
 
 
-def _answer(
+def answer(
     request: Request,
     ctx: Ctx,
     tab: Tab,
@@ -128,7 +129,7 @@ def today_page(
     done: str = "",
     fu: str = "",
 ):
-    values = panel(ctx, _tab(tab), limit, flash=_done_message(ctx, done, fu))
+    values = panel(ctx, tab_of(tab), limit, flash=_done_message(ctx, done, fu))
     if ctx.htmx:
         return render(ctx, "today_panel.html", oob=True, **values)
     return render(ctx, "today.html", title="Today", **values)
@@ -144,7 +145,7 @@ def _done_message(ctx: Ctx, done: str, fid: str) -> str | None:
         if done == "moved" and fu.cancelled_at is None and fu.sent_at is None:
             return _moved_message(ctx, fu)
         if done == "sent" and fu.sent_at is not None:
-            return _sent_message(ctx, followups.Sent(fu, followups.made_next(ctx.session, ctx.user, fu)))
+            return sent_message(ctx, followups.Sent(fu, followups.made_next(ctx.session, ctx.user, fu)))
     return DONE.get(done)
 
 
@@ -154,7 +155,7 @@ def _moved_message(ctx: Ctx, moved) -> str:
     return f"Moved to {views.when(moved.due_at, ctx.user.zone, today)} ({where})."
 
 
-def _sent_message(ctx: Ctx, sent: followups.Sent) -> str:
+def sent_message(ctx: Ctx, sent: followups.Sent) -> str:
     user = ctx.user
     today = queries.local_today(ctx.now, user)
     if sent.followup.type != FollowupType.STANDARD.value:
@@ -175,17 +176,17 @@ def _sent_message(ctx: Ctx, sent: followups.Sent) -> str:
 
 @router.post("/app/followups/{followup_id}/send")
 def send(request: Request, followup_id: str, ctx: Page, form: Posted):
-    tab = _tab(form.get("tab"))
+    tab = tab_of(form.get("tab"))
     parsed, errors = forms.parse(forms.SendForm, forms.values(form, "note"))
     if parsed is None:
-        return _answer(request, ctx, tab, "", f"Note: {errors['note']}", 422, error=True)
+        return answer(request, ctx, tab, "", f"Note: {errors['note']}", 422, error=True)
     try:
         sent = followups.mark_sent(
             ctx.session, ctx.user, followup_id, note=parsed.note, now=ctx.now
         )
     except Conflict as exc:
-        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
-    return _answer(request, ctx, tab, "sent", _sent_message(ctx, sent), subject=sent.followup.id)
+        return answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    return answer(request, ctx, tab, "sent", sent_message(ctx, sent), subject=sent.followup.id)
 
 
 def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | None]:
@@ -201,27 +202,27 @@ def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | N
 
 @router.post("/app/followups/{followup_id}/snooze")
 def snooze(request: Request, followup_id: str, ctx: Page, form: Posted):
-    tab = _tab(form.get("tab"))
+    tab = tab_of(form.get("tab"))
     due, problem = snooze_target(form.get("to"), form, ctx)
     if due is None:
-        return _answer(request, ctx, tab, "", problem or "Pick a date.", 422, error=True)
+        return answer(request, ctx, tab, "", problem or "Pick a date.", 422, error=True)
     try:
         moved = followups.update_followup(
             ctx.session, ctx.user, followup_id, changes={"due_at": due}, now=ctx.now
         )
     except Invalid:  # the service's rule (only forward in time), in the page's words
         when = views.when(due, ctx.user.zone, queries.local_today(ctx.now, ctx.user))
-        return _answer(request, ctx, tab, "", f"{when} has passed: pick a time still ahead.", 422, error=True)
+        return answer(request, ctx, tab, "", f"{when} has passed: pick a time still ahead.", 422, error=True)
     except Conflict as exc:
-        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
-    return _answer(request, ctx, tab, "moved", _moved_message(ctx, moved), subject=moved.id)
+        return answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    return answer(request, ctx, tab, "moved", _moved_message(ctx, moved), subject=moved.id)
 
 
 @router.post("/app/followups/{followup_id}/cancel")
 def cancel(request: Request, followup_id: str, ctx: Page, form: Posted):
-    tab = _tab(form.get("tab"))
+    tab = tab_of(form.get("tab"))
     try:
         followups.cancel_followup(ctx.session, ctx.user, followup_id, now=ctx.now)
     except Conflict as exc:
-        return _answer(request, ctx, tab, "", exc.detail, 409, error=True)
-    return _answer(request, ctx, tab, "cancelled", DONE["cancelled"])
+        return answer(request, ctx, tab, "", exc.detail, 409, error=True)
+    return answer(request, ctx, tab, "cancelled", DONE["cancelled"])
