@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from followups.api.deps import BEARER, WriteUnitDep
+from followups.api.deps import BEARER, SignedWrite
 from followups.api.schemas import FollowupOut, SentOut, error_responses
 from followups.chains import service as chains
 from followups.errors import Conflict
@@ -18,7 +18,7 @@ NO_MAILBOX = "No mailbox is connected: connect one (PUT /me/mailbox) to send fro
 
 
 @router.post("/followups/{followup_id}/draft/send", response_model=SentOut, openapi_extra=BEARER)
-async def send_draft(followup_id: str, request: Request, unit: WriteUnitDep) -> SentOut:
+async def send_draft(followup_id: str, request: Request, unit: SignedWrite) -> SentOut:
     """Send the follow-up's draft (GET /followups/{id}/draft) from the connected mailbox as
     a reply in its thread, file a copy in the sent folder, and mark the follow-up sent, in
     one step. Once: a repeated request (a double click, a retry) sends nothing again and
@@ -36,7 +36,7 @@ async def send_draft(followup_id: str, request: Request, unit: WriteUnitDep) -> 
             account = load_account(session, user)
         if account is None:
             raise Conflict(NO_MAILBOX)
-        return sending.send_now(db, user.id, followup_id, account, now=unit.now)
+        return sending.send_now(db, user.id, followup_id, account, now=unit.presented.at)
 
     result = await run_in_threadpool(work)  # off the event loop: the send waits on the network
     return SentOut(
