@@ -86,6 +86,9 @@ class Dovecot:
     port: int = 0
     sent: str = "Sent"
     users: list[str] = field(default_factory=list)
+    # A login for tests that need just one (every name logs in with PASSWORD: a static passdb).
+    user: str = "ada@example.com"
+    password: str = PASSWORD
 
     def start(self) -> Dovecot:
         # Mail processes never run as root: as root, the mail and login processes use nobody.

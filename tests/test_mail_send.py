@@ -20,17 +20,10 @@ from followups.mailbox import smtp
 from followups.mailbox.account import Account, Server
 from followups.models import MailSend
 from helpers import contact, job, outreach
-from mail_servers import Dovecot
+from mailservers import Dovecot
 from servers import SmtpSink, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def sink(dovecot):
 def account(sink: SmtpSink, dovecot: Dovecot, **changes) -> Account:
     values = dict(
         imap=Server("127.0.0.1", dovecot.port, "none"), smtp=Server("127.0.0.1", sink.port, "none"),
-        username=dovecot.user, password=dovecot.password, address="ada@example.com", sent="Sent",
+        username=dovecot.user, password=dovecot.password, address="ada@example.com", sent=dovecot.sent,
     )
     return Account(**{**values, **changes})
 
@@ -51,7 +44,7 @@ def account(sink: SmtpSink, dovecot: Dovecot, **changes) -> Account:
 def sent_folder(dovecot: Dovecot, message_id: str) -> list:
     client = IMAPClient("127.0.0.1", port=dovecot.port, ssl=False, timeout=5)
     client.login(dovecot.user, dovecot.password)
-    client.select_folder("Sent", readonly=True)
+    client.select_folder(dovecot.sent, readonly=True)
     ids = client.search(["HEADER", "Message-ID", message_id])
     found = [message_from_bytes(data[b"RFC822"], policy=policy.default)
              for data in client.fetch(ids, ["RFC822"]).values()] if ids else []

@@ -7,17 +7,9 @@ from __future__ import annotations
 import pytest
 
 from helpers import contact, job, outreach
-from mail_servers import Dovecot
 from servers import SmtpSink
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from conftest import NOW
 from followups.mailbox import service as mailboxes
 from followups.mailbox.account import Account, Server
 from followups.models import Channel, Mailbox, Notification, Outcome, User
-from followups.outreach.service import create_outreach
+from followups.outreach.service import record_outreach
 from followups.worker import Worker
 from mailbox_helpers import mail_settings, setup
 from servers import free_port
@@ -54,8 +54,8 @@ def test_a_hanging_mail_server_delays_no_reminder(db, dovecot, clock):
                 imap=Server("127.0.0.1", silent.port, "none"), smtp=Server("127.0.0.1", silent.port, "none"),
                 username="hung", password="x", address="hung@example.com",
             ), now=NOW - timedelta(days=1))
-            create_outreach(session, session.get(User, other.user_id), job_id=None,
-                            contact_id=str(other.contacts["Dana"]), channel=Channel.EMAIL,
+            record_outreach(session, session.get(User, other.user_id), job=None,
+                            contact=other.contacts["Dana"], channel=Channel.EMAIL,
                             sent_at=NOW - timedelta(days=5), note=None, outcome=Outcome.NONE,
                             create_followup=True, now=NOW - timedelta(days=5))
         settings = mail_settings(db, mailbox_timeout_s=4.0, mailbox_budget_s=4.0, worker_interval_s=0.1)

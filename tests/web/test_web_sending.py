@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from mail_servers import Dovecot
+from mailservers import Dovecot
 from servers import SmtpSink
 
 from .test_web_drafts import api_headers, email_outreach, signed_in_context
@@ -15,12 +15,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 
 @pytest.fixture
-def servers():
-    dovecot = Dovecot().start()
+def servers(dovecot: Dovecot):
+    """The session's Dovecot (conftest) and an SMTP server of this test's own."""
     sink = SmtpSink(credentials=(dovecot.user, dovecot.password)).start()
     yield dovecot, sink
     sink.stop()
-    dovecot.stop()
 
 
 def test_send_now_sends_the_draft_and_marks_it_sent(chromium, live_server, web, servers):
