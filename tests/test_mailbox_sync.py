@@ -11,15 +11,20 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 import mail_corpus as corpus
 from cli_helpers import FOLLOWUPS
 from conftest import NOW
+from followups.mailbox import drafts
+from followups.mailbox import send as sending
 from followups.mailbox import service as mailboxes
 from followups.models import Contact, FollowUp, Mailbox, MailMessage, Notification, Outcome, Outreach, User
 from followups.outreach.service import update_outreach
 from mailbox_helpers import account, mail_settings, setup, worker
+from mailservers import PASSWORD
+from servers import SmtpSink
 
 DANA = "Dana Scully <dana@acme.example>"
 FOX = "Fox Mulder <fox@globex.example>"
@@ -50,6 +55,12 @@ def _open(db, user_id, contact_id=None) -> list[FollowUp]:
         if contact_id is not None:
             stmt = stmt.where(FollowUp.contact_id == contact_id)
         return session.scalars(stmt.order_by(FollowUp.due_at)).all()
+
+
+def _unseen(db, user_id, kind) -> int:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.kind == kind, Notification.sent_at.is_(None)))
 
 
 def _notifications(db, user_id, kind) -> list[str]:
@@ -91,7 +102,9 @@ def test_sent_mail_becomes_outreach_and_a_reply_stops_the_cadence(db, dovecot, c
         mailbox = session.get(Mailbox, s.user_id)
         assert (mailbox.status, mailbox.last_sync_at, mailbox.last_error) == ("ok", _at(1), None)
 
-    # The user's choice replaces REPLIED; "not now" schedules exactly one follow-up, once.
+    # The user's choice replaces REPLIED; "not now" schedules exactly one follow-up, once,
+    # and the question "Dana replied: ...?" is answered: seen, off the bell.
+    assert _unseen(db, s.user_id, "reply") == 1
     for _ in range(2):
         with db.transaction() as session:
             user = session.get(User, s.user_id)
@@ -100,6 +113,7 @@ def test_sent_mail_becomes_outreach_and_a_reply_stops_the_cadence(db, dovecot, c
     [resumed] = _open(db, s.user_id)
     assert resumed.due_at.date() == date(2026, 3, 20)
     assert _outreach(db, s.user_id)["Dana"][0].outcome == "LATER"
+    assert _unseen(db, s.user_id, "reply") == 0
 
 
 def test_a_sent_message_to_a_contact_with_an_open_follow_up_marks_it_sent(db, dovecot, clock):
@@ -327,3 +341,34 @@ def test_a_worker_killed_mid_sync_loses_and_repeats_nothing(db, dovecot):
     assert recorded() == 200
     outreach = _outreach(db, s.user_id)
     assert sorted(outreach) == sorted(people) and all(len(o) == 1 for o in outreach.values())
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_a_draft_replies_in_the_synced_thread_and_send_now_is_not_recorded_twice(db, dovecot, clock):
+    s = setup(db, dovecot)
+    dovecot.append(s.imap_user, dovecot.sent, [corpus.sent(DANA, SUBJECT, _at(-2), "o1@ada")])
+    clock.now = _at(0)
+    w = worker(db, clock)
+    w.sync_mailboxes()
+    [first] = _open(db, s.user_id)
+    with db.transaction(write=False) as session:
+        draft = drafts.get_draft(session, session.get(User, s.user_id), first.id, now=_at(0))
+    # The outreach the sync found in the sent folder is the thread the draft answers.
+    assert (draft.references, draft.in_reply_to, draft.subject) == (("<o1@ada>",), "<o1@ada>", f"Re: {SUBJECT}")
+
+    sink = SmtpSink(credentials=(s.imap_user, PASSWORD)).start()
+    try:
+        sent = sending.send_now(db, s.user_id, first.id, account(dovecot, s.imap_user, sink.port), now=_at(0))
+    finally:
+        sink.stop()
+    assert sent.copy_saved and len(sink.messages) == 1
+    [second] = _open(db, s.user_id)
+    assert second.attempt_no == 2
+    # The sync reads Send now's copy in the sent folder: attempt 2 stays open, no new outreach.
+    clock.now = _at(1)
+    w.sync_mailboxes()
+    assert [f.id for f in _open(db, s.user_id)] == [second.id]
+    assert len(_outreach(db, s.user_id)["Dana"]) == 1
+    with db.transaction(write=False) as session:
+        draft = drafts.get_draft(session, session.get(User, s.user_id), second.id, now=_at(1))
+    assert draft.references == ("<o1@ada>", sent.message_id)

@@ -2,7 +2,8 @@
 
 Offered for every open follow-up of an EMAIL outreach, and for a thank-you note to a contact
 with an address. A follow-up whose chain was sent from the mailbox before ("Send now")
-replies in that thread: In-Reply-To, References and a `Re:` subject.
+replies in that thread: In-Reply-To, References and a `Re:` subject; so does one whose
+outreach the mailbox sync found in the sent folder (its Message-ID, from mail_message).
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ from followups import clock
 from followups.chains import service as chains
 from followups.errors import Conflict
 from followups.mailbox import templates
-from followups.models import AnyUser, Channel, FollowUp, FollowupType, MailSend, MailSendState, Outreach
+from followups.models import (
+    AnyUser,
+    Channel,
+    FollowUp,
+    FollowupType,
+    MailKind,
+    MailMessage,
+    MailSend,
+    MailSendState,
+    Outreach,
+)
 
 THREADED = (MailSendState.SENT.value, MailSendState.UNCONFIRMED.value)
 _RE = re.compile(r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", re.IGNORECASE)
@@ -83,7 +94,7 @@ def drafts_for(
     session: Session, user: AnyUser, followups: Sequence[FollowUp], *, now: datetime
 ) -> dict[uuid.UUID, Draft]:
     """The drafts of those of `followups` (loaded with their job and contact) that have one,
-    by follow-up id: four queries whatever their number."""
+    by follow-up id: five queries whatever their number."""
     outreach_ids = {fu.outreach_id for fu in followups if fu.outreach_id is not None}
     outreach = {
         row.id: row
@@ -105,6 +116,17 @@ def drafts_for(
         .where(FollowUp.user_id == user.id, FollowUp.chain_id.in_(chain_ids), FollowUp.sent_at.is_not(None))
         .group_by(FollowUp.chain_id)
     ).all())
+    # The messages the mailbox sync found sent for these outreaches (followups.mailbox.record):
+    # a draft replies in their thread. A made-up key (a message without a Message-ID) is none.
+    found: dict[uuid.UUID, list[str]] = {}
+    for outreach_id, message_id in session.execute(
+        select(MailMessage.outreach_id, MailMessage.message_id)
+        .where(MailMessage.user_id == user.id, MailMessage.outreach_id.in_(outreach_ids),
+               MailMessage.kind.in_((MailKind.OUTREACH.value, MailKind.FOLLOWUP_SENT.value)))
+        .order_by(MailMessage.sent_at, MailMessage.id)
+    ) if outreach_ids else ():
+        if not message_id.startswith("sha256:"):
+            found.setdefault(outreach_id, []).append(f"<{message_id}>")
     threads: dict[uuid.UUID, list] = {}
     for chain_id, message_id, subject in session.execute(
         select(MailSend.chain_id, MailSend.message_id, MailSend.subject)
@@ -130,6 +152,13 @@ def drafts_for(
         name = templates.name_for(fu.type, fu.attempt_no)
         text = templates.render(own[name], name, values)
         thread = threads.get(fu.chain_id, [])
+        synced = [m for m in found.get(fu.outreach_id, ()) if m not in {mid for mid, _ in thread}]
+        if thread:
+            subject = reply_subject(thread[0][1])
+        elif synced and sent_with is not None and sent_with.note:
+            subject = reply_subject(_one_line(sent_with.note))  # the sync's note is the subject
+        else:
+            subject = text.subject
         drafts[fu.id] = Draft(
             followup_id=fu.id,
             attempt_no=fu.attempt_no,
@@ -137,9 +166,9 @@ def drafts_for(
             template=name,
             to=(contact.email or None) if contact else None,
             to_name=contact.name if contact else None,
-            subject=reply_subject(thread[0][1]) if thread else text.subject,
+            subject=subject,
             body=text.body,
-            references=tuple(message_id for message_id, _ in thread),
+            references=(*synced, *(message_id for message_id, _ in thread)),
         )
     return drafts
 

@@ -28,6 +28,7 @@ from followups.models import (
     FollowupType,
     MailKind,
     MailMessage,
+    MailSend,
     Notification,
     Outcome,
     Outreach,
@@ -142,7 +143,7 @@ def record(session: Session, user: User, mail: Mail, folder: str, k: Known, *,
         return None
     at = min(mail.date, now)  # when it happened: a Date in the future is not believed
     if is_sent(mail, folder, k):
-        result = _sent(session, user, mail, k, at, now)
+        result = _sent_now(session, user, mail) or _sent(session, user, mail, k, at, now)
     elif mail.report:
         result = _bounce(session, user, mail, k, body, now)
     else:
@@ -157,6 +158,21 @@ def record(session: Session, user: User, mail: Mail, folder: str, k: Known, *,
         k.recorded[mail.message_id] = result.outreach_id
     log.info("mail %s: %s (%s)", mail.message_id[:80], result.kind.value, result.detail)
     return result.kind
+
+
+def _sent_now(session: Session, user: User, mail: Mail) -> Outcome_ | None:
+    """A message "Send now" sent (followups.mailbox.send: its copy is in the sent folder):
+    its follow-up was marked sent with it already; only its Message-ID is learnt, so a reply
+    to it is known as one."""
+    row = session.execute(
+        select(MailSend.followup_id, FollowUp.outreach_id, FollowUp.contact_id)
+        .join(FollowUp, (FollowUp.user_id == MailSend.user_id) & (FollowUp.id == MailSend.followup_id))
+        .where(MailSend.user_id == user.id, MailSend.message_id == f"<{mail.message_id}>")
+    ).first()
+    if row is None:
+        return None
+    return Outcome_(MailKind.FOLLOWUP_SENT, "sent with Send now: recorded already", row.contact_id,
+                    row.outreach_id, row.followup_id)
 
 
 def _sent(session: Session, user: User, mail: Mail, k: Known, at: datetime, now: datetime) -> Outcome_:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
 from followups import clock, phrases
+from followups import notification_kinds as kinds
 from followups.chains.planner import Planner
 from followups.chains.service import cancel_open, new_chain, push_after_touch
 from followups.contacts.service import create_contact, get_contact
@@ -27,6 +28,7 @@ from followups.models import (
     FollowUp,
     FollowupType,
     Job,
+    Notification,
     Outcome,
     Outreach,
     Stage,
@@ -322,6 +324,8 @@ def update_outreach(session: Session, user: User, outreach_id, *, changes: dict,
             outreach.replied_at = now
         outreach.outcome = outcome.value
         outreach.resume_on = resume_day
+        if previous == Outcome.REPLIED and outcome != Outcome.REPLIED:
+            _reply_answered(session, user, outreach, now)
         if outcome in REPLIES:
             contact = (
                 get_contact(session, user, outreach.contact_id) if outreach.contact_id else None
@@ -335,6 +339,23 @@ def update_outreach(session: Session, user: User, outreach_id, *, changes: dict,
     outreach.updated_at = now
     session.flush()
     return outreach
+
+
+def _reply_answered(session: Session, user: User, outreach: Outreach, now: datetime) -> None:
+    """The user classified a reply the mailbox found: its "Dana replied: ...?" notification
+    (followups.mailbox.record) is answered, so it is seen."""
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.kind == kinds.REPLY.name,
+            Notification.sent_at.is_(None),
+            Notification.contact_id.is_not_distinct_from(outreach.contact_id),
+            Notification.job_id.is_not_distinct_from(outreach.job_id),
+        )
+        .values(sent_at=now),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def delete_outreach(session: Session, user: User, outreach_id, *, now: datetime) -> None:
