@@ -26,6 +26,15 @@ def test_cli_snooze_into_the_past_is_refused(cli):
     assert cli.json("due", "upcoming")[0]["dueAt"] == before  # not moved
 
 
+def test_cli_snooze_tomorrow_keeps_to_the_quiet_days_as_the_page_does(cli):
+    cli.add_user()  # in UTC
+    fid = cli.json("outreach", "add", "--company", "Acme", "--role", "Dev")["followup"]["id"]
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    cli("holidays", "add", tomorrow.isoformat())
+    moved = cli.json("snooze", fid, "--to", "tomorrow")
+    assert moved["dueAt"] == f"{tomorrow + timedelta(days=1)}T09:00:00Z"  # the holiday skipped
+
+
 def test_cli_outreach_a_few_minutes_ahead_is_taken_later_is_refused(cli):
     cli.add_user()
     soon = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from followups import clock
+from followups import cadence, clock
 from followups.api import shapes
 from followups.chains import buckets, queries
 from followups.chains import service as followups
@@ -153,7 +153,10 @@ def snooze(
     with database() as db, db.transaction() as session:
         me = pick_user(session, user)
         try:
-            due_at = snooze_target(to, now, me.zone)
+            # The page's one-click words keep to the user's quiet days here too.
+            presets = cadence.snooze_presets(now, me.zone, me.cadence)
+            word = to.strip().lower()
+            due_at = presets[word] if word in presets else snooze_target(to, now, me.zone)
         except ValueError as exc:
             fail(f"--to: {exc}")
         if not clock.is_ahead(due_at, now):  # update_followup refuses it too; said in --to's words
