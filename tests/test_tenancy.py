@@ -16,11 +16,15 @@ NOT_DISTRIBUTED = {
     "api_token": "looked up by token hash before the user is known: an auth table on the coordinator",
     "login_failure": "failed sign-ins, counted per account and address before any user is known: on the coordinator",
 }
+# Tables with one row per user: keyed by user_id alone, the distribution column itself.
+ONE_PER_USER = {
+    "mailbox": "a user's own mailbox (followups.mailbox): at most one, found by its owner",
+}
 # Indexes the worker uses to claim work across users; on a sharded cluster each shard
 # keeps its own and the worker's claims run per shard.
 CROSS_USER_INDEXES = {
     "ix_follow_up_unreminded", "ix_notification_unpresented_due", "ix_delivery_pending",
-    "ix_app_user_next_digest_at",
+    "ix_app_user_next_digest_at", "ix_mailbox_next_sync_at",
 }
 # Plain (non-unique) indexes on id: lookups by id alone (session.get, the worker's claims
 # by id). Allowed on Citus (a shard-local index; such a lookup asks every shard); without
@@ -40,7 +44,8 @@ def test_every_owned_table_carries_user_id():
 def test_every_unique_key_and_hot_index_leads_with_user_id():
     """Primary keys included: Citus refuses a primary key without the distribution column."""
     for table in OWNED:
-        assert table.primary_key.columns.keys() == ["user_id", "id"], table.name
+        key = ["user_id"] if table.name in ONE_PER_USER else ["user_id", "id"]
+        assert table.primary_key.columns.keys() == key, table.name
         for constraint in table.constraints:
             if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint):
                 assert constraint.columns.keys()[0] == "user_id", (table.name, constraint.name)
@@ -77,11 +82,15 @@ def test_ids_are_globally_unique_uuids():
     """Every table has a UUID id; the ORM knows a row by it alone (session.get(Model, id)),
     whatever the database primary key: (user_id, id) on the owned tables, (id) elsewhere."""
     for table in Base.metadata.sorted_tables:
+        if table.name in ONE_PER_USER:  # its owner's id is its id
+            assert table.primary_key.columns.keys() == ["user_id"], table.name
+            continue
         assert table.c.id.type.__class__.__name__ == "Uuid", table.name
         expected = ["id"] if table.name in NOT_DISTRIBUTED else ["user_id", "id"]
         assert table.primary_key.columns.keys() == expected, table.name
     for mapper in Base.registry.mappers:
-        assert [c.name for c in mapper.primary_key] == ["id"], mapper.class_.__name__
+        key = ["user_id"] if mapper.local_table.name in ONE_PER_USER else ["id"]
+        assert [c.name for c in mapper.primary_key] == key, mapper.class_.__name__
 
 
 def test_every_statement_of_a_users_session_filters_and_joins_on_user_id(api, db):

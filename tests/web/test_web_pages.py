@@ -614,6 +614,7 @@ HARMFUL = {
     "/app/contacts/{contact_id}": {"name": "Hijacked"},
     "/app/contacts/{contact_id}/archive": {"archived": "1"},
     "/app/followups/{followup_id}/send": {"note": "hijacked"},
+    "/app/followups/{followup_id}/send-now": {},
     "/app/followups/{followup_id}/snooze": {"to": "tomorrow"},
     "/app/followups/{followup_id}/cancel": {},
     "/app/notifications/{notification_id}/seen": {},

@@ -33,6 +33,7 @@ def send_now(request: Request, followup_id: str, form: Posted, now: Now):
         user = page_user(request, session, now)
         if user is None:
             raise LoginRequired
+        chains.get_followup(session, user, followup_id)  # a stranger's id: 404, as a missing one
         account = load_account(session, user)
     flash, code, status = None, "mailed", 200
     if account is None:
