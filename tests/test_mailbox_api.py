@@ -146,12 +146,15 @@ def test_the_settings_page_connects_shows_and_disconnects(api, ada, dovecot, smt
     r = client.post("/app/settings/mailbox", data=form, follow_redirects=False)
     assert r.status_code == 422
     assert "The IMAP server refused the username or password." in r.text and 'value="wrong"' not in r.text
-    r = client.post("/app/settings/mailbox", data={**form, "password": PASSWORD}, follow_redirects=False)
+    r = client.post("/app/settings/mailbox", data={**form, "password": PASSWORD, "create_contacts": "1",
+                                                   "contact_tag": "[fu]"}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get(r.headers["location"])
     assert "Mailbox connected" in page.text and "Waiting for the first sync" in page.text
     assert "“Gesendet”" in page.text and PASSWORD not in page.text
-    assert api.call("GET", "/me/mailbox", ada, 200).json()["username"] == "ada-page"
+    got = api.call("GET", "/me/mailbox", ada, 200).json()
+    assert (got["username"], got["createContacts"], got["contactTag"]) == ("ada-page", True, "[fu]")
+    assert "New contacts from sent mail" in page.text and "[fu]" in page.text
     r = client.post("/app/settings/mailbox/disconnect", data={"csrf_token": _csrf(page.text)}, follow_redirects=False)
     assert r.status_code == 303
     api.call("GET", "/me/mailbox", ada, 404)

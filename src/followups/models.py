@@ -498,6 +498,10 @@ class Mailbox(Base):
     password_encrypted: Mapped[str] = mapped_column(Text)
     inbox_folder: Mapped[str] = mapped_column(String(255))
     sent_folder: Mapped[str] = mapped_column(String(255))
+    # Opt-in: a sent message to no contact, Bcc followups@… or with the tag in its subject,
+    # creates the contact (followups.mailbox.record).
+    create_contacts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    contact_tag: Mapped[str | None] = mapped_column(String(64))
     # Per folder: the UIDVALIDITY the last UID belongs to; another one means a rescan.
     inbox_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     inbox_last_uid: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -42,6 +42,7 @@ def _status_json(mailbox: Mailbox) -> dict:
         "smtpHost": mailbox.smtp_host, "smtpPort": mailbox.smtp_port, "smtpSecurity": mailbox.smtp_security,
         "username": mailbox.username, "address": mailbox.address,
         "inboxFolder": mailbox.inbox_folder, "sentFolder": mailbox.sent_folder,
+        "createContacts": mailbox.create_contacts, "contactTag": mailbox.contact_tag,
         "status": mailbox.status, "lastError": mailbox.last_error, "lastSyncAt": iso(mailbox.last_sync_at),
         "nextSyncAt": iso(mailbox.next_sync_at), "connectedAt": iso(mailbox.created_at),
     }
@@ -72,6 +73,10 @@ def connect(
     address: Annotated[str | None, typer.Option(help="Your own address (default: the username).")] = None,
     inbox: Annotated[str, typer.Option(help="The inbox folder.")] = "INBOX",
     sent: Annotated[str | None, typer.Option(help="The sent folder (default: the one marked \\Sent).")] = None,
+    create_contacts: Annotated[bool, typer.Option(
+        "--create-contacts", help="A sent message to someone new, Bcc followups@… or tagged, creates the contact.",
+    )] = False,
+    contact_tag: Annotated[str | None, typer.Option(help="The subject tag that creates the contact.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the (app) password from the first line of stdin."),
     ] = False,
@@ -85,6 +90,7 @@ def connect(
             imap_host=imap_host, imap_port=imap_port, imap_security=imap_security,
             smtp_host=smtp_host or imap_host, smtp_port=smtp_port, smtp_security=smtp_security,
             username=username, password=password, address=address, inbox_folder=inbox, sent_folder=sent,
+            create_contacts=create_contacts, contact_tag=contact_tag,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -97,7 +103,8 @@ def connect(
         # Checked with no transaction open: it waits on the network.
         account = mailboxes.check(body.account(email), sent=body.sent_folder, timeout=settings.mailbox_timeout_s)
         with db.transaction() as session:
-            mailbox = mailboxes.save_mailbox(session, pick_user(session, user), account, now=datetime.now(UTC))
+            mailbox = mailboxes.save_mailbox(session, pick_user(session, user), account, now=datetime.now(UTC),
+                                             create_contacts=body.create_contacts, contact_tag=body.contact_tag)
             if as_json:
                 print_json(_status_json(mailbox))
                 return

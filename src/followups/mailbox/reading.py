@@ -32,6 +32,12 @@ class Mail:
     date: datetime  # the Date header, else the server's arrival time
     auto_reply: bool
     report: bool  # multipart/report; report-type=delivery-status (RFC 3464)
+    bcc: tuple[str, ...] = ()  # lower-cased
+    to_names: tuple[tuple[str, str], ...] = ()  # (address, display name) of each To
+
+    def bcc_followups(self) -> bool:
+        """A Bcc to followups@anything or to an address+followups@…"""
+        return any(a.split("@", 1)[0].split("+")[-1] == "followups" for a in self.bcc)
 
     @property
     def ids_named(self) -> tuple[str, ...]:
@@ -66,6 +72,12 @@ def _addresses(message: Message, *names: str) -> tuple[str, ...]:
         if "@" in address and not any(c.isspace() for c in address):
             found.append(address)
     return tuple(dict.fromkeys(found))
+
+
+def _named(message: Message, name: str) -> tuple[tuple[str, str], ...]:
+    values = [str(v) for v in (message.get_all(name) or [])]
+    return tuple((address.strip().lower(), " ".join(_text(display).split()).strip('"\' '))
+                 for display, address in getaddresses(values) if "@" in address)
 
 
 def _date(value, fallback: datetime | None) -> datetime:
@@ -122,6 +134,8 @@ def parse(headers: bytes, *, arrived: datetime | None = None) -> Mail:
             content_type == "multipart/report"
             and (message.get_param("report-type") or "").lower() == "delivery-status"
         ),
+        bcc=_addresses(message, "Bcc"),
+        to_names=_named(message, "To"),
     )
 
 

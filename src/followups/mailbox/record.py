@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from followups import notification_kinds as kinds
 from followups.chains.queries import is_open
 from followups.chains.service import cancel_open, mark_sent
+from followups.contacts.service import create_contact
 from followups.mailbox import reading
 from followups.mailbox.reading import Mail
 from followups.models import (
@@ -40,6 +41,7 @@ from followups.outreach.service import record_outreach, update_outreach
 log = logging.getLogger("followups.mailbox")
 OOO_PAUSE_DAYS = 7  # an out-of-office that names no return date pauses the thread this long
 NOTE_MAX = 2000
+NAME_MAX = 200  # contact.name
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Known:
     own: frozenset[str]  # the user's own addresses
     contacts: dict[str, list[Person]]  # by lower-cased email
     recorded: dict[str, uuid.UUID | None] = field(default_factory=dict)  # Message-ID -> outreach
+    create_contacts: bool = False  # the mailbox's opt-in (Mailbox.create_contacts)
+    contact_tag: str | None = None
 
     def people(self, addresses) -> list[Person]:
         found: dict[uuid.UUID, Person] = {}
@@ -64,7 +68,8 @@ class Known:
         return list(found.values())
 
 
-def known(session: Session, user_id: uuid.UUID, own: set[str]) -> Known:
+def known(session: Session, user_id: uuid.UUID, own: set[str], *, create_contacts: bool = False,
+          contact_tag: str | None = None) -> Known:
     rows = session.execute(
         select(Contact.id, Contact.name, Contact.email)
         .where(Contact.user_id == user_id, Contact.email.is_not(None), Contact.archived_at.is_(None))
@@ -72,7 +77,8 @@ def known(session: Session, user_id: uuid.UUID, own: set[str]) -> Known:
     contacts: dict[str, list[Person]] = {}
     for cid, name, email in rows:
         contacts.setdefault(email.strip().lower(), []).append(Person(cid, name))
-    return Known(frozenset(a.lower() for a in own if a), contacts)
+    return Known(frozenset(a.lower() for a in own if a), contacts, create_contacts=create_contacts,
+                 contact_tag=(contact_tag or "").strip() or None)
 
 
 def learn_recorded(session: Session, user_id: uuid.UUID, k: Known, mails: list[Mail]) -> None:
@@ -101,12 +107,24 @@ def concerns(mail: Mail, folder: str, k: Known) -> bool:
     """Is this message looked at at all? Only mail to or from a contact, replies to a
     recorded message, and delivery reports (whose failed address is in their body)."""
     if is_sent(mail, folder, k):
-        return bool(k.people(mail.recipients))
+        return bool(k.people(mail.recipients)) or bool(_strangers(mail, k))
     return (
         mail.report
         or bool(k.people([mail.sender] if mail.sender else []))
         or any(i in k.recorded for i in mail.ids_named)
     )
+
+
+def _strangers(mail: Mail, k: Known) -> list[tuple[str, str]]:
+    """With the opt-in on, a sent message Bcc followups@… (or tagged in its subject): its To
+    addresses that are no contact (and not the user's own), with their display names."""
+    if not k.create_contacts:
+        return []
+    tagged = k.contact_tag is not None and k.contact_tag.casefold() in mail.subject.casefold()
+    if not (tagged or mail.bcc_followups()):
+        return []
+    return [(address, name) for address, name in dict(mail.to_names).items()
+            if address not in k.contacts and address not in k.own and address not in mail.bcc]
 
 
 def needs_body(mail: Mail, folder: str, k: Known) -> bool:
@@ -176,6 +194,10 @@ def _sent_now(session: Session, user: User, mail: Mail) -> Outcome_ | None:
 
 
 def _sent(session: Session, user: User, mail: Mail, k: Known, at: datetime, now: datetime) -> Outcome_:
+    for address, name in _strangers(mail, k):  # the opt-in: the contact is made, then as for any
+        contact = create_contact(session, user, fields={"name": (name or address)[:NAME_MAX], "email": address},
+                                 now=now)
+        k.contacts[address] = [Person(contact.id, contact.name)]
     first: Outcome_ | None = None
     for person in k.people(mail.recipients):
         open_followup = session.scalar(

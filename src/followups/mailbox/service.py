@@ -28,8 +28,11 @@ def find_mailbox(session: Session, user: AnyUser) -> Mailbox | None:
 
 
 def save_mailbox(session: Session, user: AnyUser, account: Account, *, now: datetime,
+                 create_contacts: bool = False, contact_tag: str | None = None,
                  cipher: secret.Cipher | None = None) -> Mailbox:
-    """Create or replace the user's mailbox (checked already: `check`); it syncs at once."""
+    """Create or replace the user's mailbox (checked already: `check`); it syncs at once.
+    `create_contacts` (opt-in): a sent message to no contact, Bcc followups@… or with
+    `contact_tag` in its subject, creates the contact."""
     cipher = cipher or secret.cipher()
     mailbox = session.get(Mailbox, user.id, with_for_update=True)
     if mailbox is None:
@@ -48,6 +51,7 @@ def save_mailbox(session: Session, user: AnyUser, account: Account, *, now: date
     mailbox.username = account.username
     mailbox.password_encrypted = cipher.encrypt(account.password)
     mailbox.inbox_folder, mailbox.sent_folder = account.inbox, account.sent
+    mailbox.create_contacts, mailbox.contact_tag = create_contacts, contact_tag
     mailbox.status = MailboxStatus.PENDING.value
     mailbox.last_error = None
     mailbox.failures = 0

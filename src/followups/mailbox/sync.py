@@ -150,7 +150,8 @@ def _start(db: Database, claimed: Claimed) -> tuple[Mailbox, record.Known]:
             raise LeaseLost("the mailbox was disconnected or claimed by another worker")
         user = session.get(User, claimed.user_id)
         own = {mailbox.address, mailbox.username, user.email if user else ""}
-        return mailbox, record.known(session, claimed.user_id, own)
+        return mailbox, record.known(session, claimed.user_id, own, create_contacts=mailbox.create_contacts,
+                                     contact_tag=mailbox.contact_tag)
 
 
 def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Report, pool) -> None:

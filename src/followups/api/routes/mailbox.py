@@ -52,7 +52,8 @@ async def connect_mailbox(
     def save() -> MailboxOut:
         with db.transaction() as session:
             user = users.authenticate(session, Presented(token, now))
-            return mailbox_out(mailboxes.save_mailbox(session, user, account, now=now))
+            return mailbox_out(mailboxes.save_mailbox(
+                session, user, account, now=now, create_contacts=body.create_contacts, contact_tag=body.contact_tag))
 
     return await run_in_threadpool(save)
 

@@ -18,6 +18,8 @@ Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
 Security = Literal["ssl", "starttls", "none"]
 FolderName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_control)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_no_control)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                AfterValidator(_no_control)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320),
                      AfterValidator(_no_control)]
 
@@ -39,6 +41,11 @@ class MailboxIn(Wire):
     address: Email | None = None
     inbox_folder: FolderName = "INBOX"
     sent_folder: FolderName | None = None
+    create_contacts: bool = Field(False, description=(
+        "Opt-in: a message in the sent folder to an address that is no contact, with a Bcc to "
+        "followups@… (any domain, or your own address+followups) or `contactTag` in its subject, "
+        "creates the contact (named from To) and records the outreach."))
+    contact_tag: Tag | None = Field(None, description="A word in a sent subject that creates the contact.")
 
     def account(self, fallback_address: str) -> Account:
         return Account(
@@ -63,6 +70,8 @@ class MailboxOut(Wire):
     address: str
     inbox_folder: str
     sent_folder: str
+    create_contacts: bool
+    contact_tag: str | None
     # pending (not synced yet), ok, or error (lastError says why; it retries with backoff).
     status: Literal["pending", "ok", "error"]
     last_error: str | None

@@ -18,7 +18,7 @@ from followups.web.routing import Rendered, WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute)
 FIELDS = ("imap_host", "imap_port", "imap_security", "smtp_host", "smtp_port", "smtp_security", "username",
-          "password", "address", "inbox_folder", "sent_folder")
+          "password", "address", "inbox_folder", "sent_folder", "contact_tag")
 
 
 def _sentence(message: str) -> str:
@@ -31,6 +31,7 @@ async def connect_mailbox(request: Request, form: Posted, now: Now):
     db = request.app.state.db
     values = {name: (form.get(name) or "").strip() for name in FIELDS}
     values["password"] = form.get("password") or ""
+    values["create_contacts"] = bool(form.get("create_contacts"))
 
     def failed(errors: dict):
         shown = {k: v for k, v in values.items() if k != "password"}
@@ -61,7 +62,8 @@ async def connect_mailbox(request: Request, form: Posted, now: Now):
 
     def save() -> None:
         with db.transaction() as session:
-            mailboxes.save_mailbox(session, signed_in(request, session, now).user, account, now=now)
+            mailboxes.save_mailbox(session, signed_in(request, session, now).user, account, now=now,
+                                   create_contacts=body.create_contacts, contact_tag=body.contact_tag)
 
     await run_in_threadpool(save)
     return redirect(request, "/app/settings?saved=mailbox#mailbox")
