@@ -7,6 +7,7 @@ had (bench/RESULTS.md, sixth session)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -23,8 +24,13 @@ def _generic_plan(db, statement, params: dict) -> str:
         for _ in range(6):  # prepared on the fifth use
             conn.execute(statement, params).all() if statement.is_select else conn.execute(statement, params)
         raw = conn.connection.driver_connection
+        # This statement's, as psycopg sent it (%(name)s -> $n in order of first use): the
+        # connection, from the pool, may hold other prepared statements on notification.
+        order: dict[str, str] = {}
+        sent = re.sub(r"%\((\w+)\)s", lambda m: order.setdefault(m[1], f"${len(order) + 1}"),
+                      str(statement.compile(dialect=conn.dialect)))
         [name] = [n for (n, text) in raw.execute("SELECT name, statement FROM pg_prepared_statements")
-                  if "notification" in text]
+                  if text == sent]
         raw.execute("SET plan_cache_mode = force_generic_plan")
         args = ", ".join(["NULL"] * raw.execute(
             "SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = %s", (name,)
