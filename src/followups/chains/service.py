@@ -231,13 +231,12 @@ def mark_sent(session: Session, user: User, followup_id, *, note: str | None, no
     """Mark sent (`mark_sent_answer`), with the sent follow-up and what it made next as
     ORM objects: the use case of the pages, the terminal and the mailbox."""
     answer = mark_sent_answer(session, user, followup_id, note=note, now=now)
-    sent = get_followup(session, user, answer.id)
-    return Sent(sent, made_next(session, user, sent))
+    return sent_of(session, user, get_followup(session, user, answer.id))
 
 
-def made_next(session: Session, user: User, sent: FollowUp) -> FollowUp | Notification | None:
-    """What sending `sent` made: its chain's next attempt (with its job and contact), or
-    the chain's dormant check."""
+def sent_of(session: Session, user: User, sent: FollowUp) -> Sent:
+    """`sent` with what its send made: its chain's next attempt (with its job and contact),
+    or the chain's dormant check (also for Send now, and a page after its redirect)."""
     following = session.scalar(
         select(FollowUp.id).where(
             FollowUp.user_id == user.id,
@@ -246,14 +245,14 @@ def made_next(session: Session, user: User, sent: FollowUp) -> FollowUp | Notifi
         )
     )
     if following is not None:
-        return get_followup(session, user, following)
-    return session.scalar(
+        return Sent(sent, get_followup(session, user, following))
+    return Sent(sent, session.scalar(
         select(Notification).where(
             Notification.user_id == user.id,
             Notification.kind == kinds.DORMANT_CANDIDATE.name,
             Notification.chain_id == sent.chain_id,
         )
-    )
+    ))
 
 
 # Built once: a statement made per call has its cache key computed on each execution.

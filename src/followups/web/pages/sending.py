@@ -52,6 +52,6 @@ def send_now(request: Request, followup_id: str, form: Posted, now: Now):
             parts.append("The server's answer was lost: it is taken as sent and will not be sent again.")
         if not result.copy_saved:
             parts.append("Its copy could not be saved in your sent folder.")
-        made = chains.Sent(result.followup, chains.made_next(session, user, result.followup))
+        made = chains.sent_of(session, user, result.followup)
         parts.append(today.sent_message(ctx, made))
         return today.answer(request, ctx, tab, code, " ".join(parts))

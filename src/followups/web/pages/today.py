@@ -145,7 +145,7 @@ def _done_message(ctx: Ctx, done: str, fid: str) -> str | None:
         if done == "moved" and fu.cancelled_at is None and fu.sent_at is None:
             return _moved_message(ctx, fu)
         if done == "sent" and fu.sent_at is not None:
-            return sent_message(ctx, followups.Sent(fu, followups.made_next(ctx.session, ctx.user, fu)))
+            return sent_message(ctx, followups.sent_of(ctx.session, ctx.user, fu))
     return DONE.get(done)
 
 
