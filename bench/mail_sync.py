@@ -24,10 +24,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the tests' Dovecot launcher
+
+from sweep import reset  # noqa: E402  (bench/ is this script's own folder)
 
 from followups.config import Settings  # noqa: E402
 from followups.db import Database  # noqa: E402
@@ -36,23 +38,10 @@ from followups.mailbox import service as mailboxes  # noqa: E402
 from followups.mailbox.account import Account, Server  # noqa: E402
 from followups.mailbox.imap import Pool  # noqa: E402
 from followups.mailbox.sync import claim_due, sync_mailbox  # noqa: E402
-from followups.migrate import upgrade  # noqa: E402
-from followups.models import Base, Contact, MailMessage, Outreach, User  # noqa: E402
+from followups.models import Contact, MailMessage, Outreach, User  # noqa: E402
 from mailservers import PASSWORD, Dovecot  # noqa: E402
 
 ME = "ada@example.com"
-
-
-def reset(database: Database) -> None:
-    if database.engine.dialect.name == "postgresql":
-        with database.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        Base.metadata.drop_all(database.engine)
-        with database.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(database.engine)
 
 
 def message(sender: str, to: str, subject: str, when: datetime, msgid: str, answers: str | None = None) -> bytes:
