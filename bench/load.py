@@ -4,12 +4,17 @@
     .venv/bin/python bench/load.py --seconds 60 --fault pg-restart    # ... restarted with -m immediate
     .venv/bin/python bench/load.py --url sqlite:///load.db --seconds 30
     .venv/bin/python bench/load.py --seconds 30 --servers 2 --workers 1 --worker-processes 2   # two nodes
+    .venv/bin/python bench/load.py --seconds 600 --worker-processes 1 --sample-every 60    # the soak
 
 Traffic: list 70 %, record outreach 15 %, mark sent 10 %, snooze 5 %, from `--threads`
 clients, each owning its users (so each user's writes are ordered). Every answer must be
 200/201/409 (409: a follow-up another step already sent); while the database is down
 503s are allowed and must come fast. Afterwards every acknowledged write is looked up
 in the database and the cadence invariants are checked.
+
+With --sample-every S (the soak, docs/RELIABILITY.md): every S seconds the resident memory of
+the server and worker processes (their children included) and the window's request latency
+(p50, p99) are printed, then the drift: the last window against the first.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Ledger:
     statuses: Counter = field(default_factory=Counter)
     by_server: Counter = field(default_factory=Counter)
     errors: list[tuple[float, str, float]] = field(default_factory=list)  # (at, what, seconds)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), every request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def merge(self, other: Ledger) -> None:
@@ -63,6 +69,7 @@ class Ledger:
             self.statuses.update(other.statuses)
             self.by_server.update(other.by_server)
             self.errors += other.errors
+            self.latencies += other.latencies
 
 
 def free_port() -> int:
@@ -150,6 +157,7 @@ def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledge
                 status = type(exc).__name__
             mine.statuses[f"{what} {status}"] += 1
             mine.by_server[str(client.base_url)] += 1
+            mine.latencies.append((start, time.monotonic() - start))
             if not status.isdigit() or int(status) not in OK:
                 mine.errors.append((time.monotonic(), f"{what} {status}", time.monotonic() - start))
     finally:
@@ -170,6 +178,48 @@ def worker_chaos(db_url: str, until: float, kills: list[int]) -> None:
         proc.kill()
         proc.wait()
         kills.append(1)
+
+
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of these processes and all their descendants (Linux /proc), in MiB."""
+    seen, todo, kib = set(), list(pids), 0
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            kib += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration):
+            continue
+    return kib / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def sampler(processes: list[subprocess.Popen], every: float, until: float, samples: list[tuple]) -> None:
+    """Every `every` seconds until `until`: (seconds since start, RSS MiB of `processes`)."""
+    start = time.monotonic()
+    while time.monotonic() < until:
+        time.sleep(min(every, max(until - time.monotonic(), 0)))
+        samples.append((time.monotonic() - start, rss_mib([p.pid for p in processes if p.poll() is None])))
+
+
+def soak_report(start: float, every: float, samples: list[tuple], ledger: Ledger) -> list[dict]:
+    """One row a window: its end, RSS at its end, requests, p50 and p99 latency in ms."""
+    rows = []
+    for end, rss in samples:
+        window = [s for at, s in ledger.latencies if end - every <= at - start < end]
+        rows.append({"at_s": round(end), "rss_mib": round(rss, 1), "requests": len(window),
+                     "p50_ms": round(percentile(window, 0.50) * 1000, 2),
+                     "p99_ms": round(percentile(window, 0.99) * 1000, 2)})
+    return rows
 
 
 def plain_workers(db_url: str, n: int) -> list[subprocess.Popen]:
@@ -257,7 +307,7 @@ def verify(db_url: str, ledger: Ledger, delays: int = 2) -> list[str]:
 
 def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         fault: Cluster | None = None, fault_at: float = 0.33, down_s: float = 2.0,
-        chaos: bool = False, servers: int = 1, worker_processes: int = 0) -> dict:
+        chaos: bool = False, servers: int = 1, worker_processes: int = 0, sample_every: float = 0) -> dict:
     """`servers` API processes (each with `workers` uvicorn workers) on one database, the
     clients' requests spread over them; `worker_processes` plain workers run throughout."""
     ports = [free_port() for _ in range(servers)]
@@ -281,6 +331,10 @@ def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         pool = [threading.Thread(target=client_loop, args=(bases, share, until, ledger, random.Random(i)))
                 for i, share in enumerate(shares) if share]
         kills: list[int] = []
+        samples: list[tuple] = []
+        if sample_every:
+            pool.append(threading.Thread(target=sampler, args=([*started, *workers_running], sample_every,
+                                                               until, samples)))
         if chaos:
             pool.append(threading.Thread(target=worker_chaos, args=(db_url, until, kills)))
         for t in pool:
@@ -324,6 +378,7 @@ def run(db_url: str, *, seconds: float, threads: int, users: int, workers: int,
         "worker_kills": len(kills),
         "worker_exit_codes": worker_exits,
         "acked": {"outreach": len(ledger.outreach), "sent": len(ledger.sent), "snoozed": len(ledger.snoozed)},
+        **({"soak": soak_report(start, sample_every, samples, ledger)} if sample_every else {}),
     }
 
 
@@ -339,6 +394,8 @@ def main() -> None:
     parser.add_argument("--fault", choices=["none", "pg-restart"], default="none")
     parser.add_argument("--worker-chaos", action="store_true",
                         help="run workers beside the load and kill -9 them again and again")
+    parser.add_argument("--sample-every", type=float, default=0,
+                        help="seconds between samples of memory and latency (the soak); 0: none")
     args = parser.parse_args()
     cluster = None
     if args.url is None or args.fault == "pg-restart":
@@ -348,12 +405,20 @@ def main() -> None:
         url = args.url if args.url and args.fault == "none" else cluster.url
         result = run(url, seconds=args.seconds, threads=args.threads, users=args.users, workers=args.workers,
                      fault=cluster if args.fault == "pg-restart" else None, chaos=args.worker_chaos,
-                     servers=args.servers, worker_processes=args.worker_processes)
+                     servers=args.servers, worker_processes=args.worker_processes,
+                     sample_every=args.sample_every)
     finally:
         if cluster:
             cluster.destroy()
+    soak = result.pop("soak", None)
     for key, value in result.items():
         print(f"{key}: {value}")
+    if soak:
+        for row in soak:
+            print("window: " + "  ".join(f"{k} {v}" for k, v in row.items()))
+        first, last = soak[0], soak[-1]
+        print(f"drift: rss {first['rss_mib']} -> {last['rss_mib']} MiB, "
+              f"p50 {first['p50_ms']} -> {last['p50_ms']} ms, p99 {first['p99_ms']} -> {last['p99_ms']} ms")
     ok = not result["problems"] and not result["errors_outside_outage"] and not result["slow_errors"]
     sys.exit(0 if ok else 1)
 
