@@ -59,6 +59,7 @@ class Ledger:
     by_server: Counter = field(default_factory=Counter)
     errors: list[tuple[float, str, float]] = field(default_factory=list)  # (at, what, seconds)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), every request
+    acked_at: list[float] = field(default_factory=list)  # when each acknowledged write was answered
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def merge(self, other: Ledger) -> None:
@@ -70,6 +71,7 @@ class Ledger:
             self.by_server.update(other.by_server)
             self.errors += other.errors
             self.latencies += other.latencies
+            self.acked_at += other.acked_at
 
 
 def free_port() -> int:
@@ -112,13 +114,14 @@ def signup(client: httpx.Client, n: int) -> dict:
     return {"headers": headers, "jobs": jobs, "open": []}
 
 
-def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledger, rng: random.Random) -> None:
-    """One client thread; with several servers each request goes to one of them at random, so
-    a user's write on one server is read back through another."""
+def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledger, rng: random.Random,
+                stop: threading.Event | None = None) -> None:
+    """One client thread, until `until` or `stop`; with several servers each request goes to one
+    of them at random, so a user's write on one server is read back through another."""
     mine = Ledger()
     clients = [httpx.Client(base_url=base, timeout=10) for base in bases]
     try:
-        while time.monotonic() < until:
+        while time.monotonic() < until and not (stop and stop.is_set()):
             client = rng.choice(clients)
             user = rng.choice(users)
             h = user["headers"]
@@ -158,6 +161,8 @@ def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledge
             mine.statuses[f"{what} {status}"] += 1
             mine.by_server[str(client.base_url)] += 1
             mine.latencies.append((start, time.monotonic() - start))
+            if what != "list" and status in ("200", "201"):
+                mine.acked_at.append(time.monotonic())
             if not status.isdigit() or int(status) not in OK:
                 mine.errors.append((time.monotonic(), f"{what} {status}", time.monotonic() - start))
     finally:
@@ -230,19 +235,24 @@ def plain_workers(db_url: str, n: int) -> list[subprocess.Popen]:
             for _ in range(n)]
 
 
-def verify_reminders(db_url: str) -> list[str]:
-    """After a last clean sweep: every due open follow-up has its reminder, none has two."""
-    env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db_url}
-    subprocess.run([FOLLOWUPS, "worker", "--once"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+def count_unreminded(session) -> int:
+    """Due open follow-ups whose reminder the worker has not made yet."""
+    return session.scalar(select(func.count()).select_from(FollowUp).where(
+        FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None), FollowUp.remind_at <= datetime.now(UTC),
+        FollowUp.reminded_at.is_(None)))
+
+
+def verify_reminders(db_url: str, *, sweep: bool = True) -> list[str]:
+    """After a last clean sweep (`sweep`; else the running workers' work is checked as it is):
+    every due open follow-up has its reminder, none has two."""
+    if sweep:
+        env = {**os.environ, "FOLLOWUPS_DATABASE_URL": db_url}
+        subprocess.run([FOLLOWUPS, "worker", "--once"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     database = Database(Settings(database_url=db_url))
     problems = []
     with database.transaction(write=False) as s:
-        now = datetime.now(UTC)
-        unreminded = s.scalar(select(func.count()).select_from(FollowUp).where(
-            FollowUp.sent_at.is_(None), FollowUp.cancelled_at.is_(None), FollowUp.remind_at <= now,
-            FollowUp.reminded_at.is_(None)))
-        if unreminded:
+        if unreminded := count_unreminded(s):
             problems.append(f"{unreminded} due follow-ups without a reminder")
         twice = s.execute(select(Notification.followup_id, Notification.dedupe_key).where(
             Notification.kind == "followup_due").group_by(Notification.followup_id, Notification.dedupe_key)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from pgautofailover import pg_autoctl  # noqa: E402
 from pgcluster import Cluster, server_bin  # noqa: E402
 
 FOLLOWUPS = shutil.which("followups", path=str(Path(sys.executable).parent)) or "followups"
@@ -25,6 +26,18 @@ def require_postgres_server() -> None:
         if os.environ.get("CI"):
             pytest.fail("CI must have the PostgreSQL server binaries", pytrace=False)
         pytest.skip("PostgreSQL part skipped: no PostgreSQL server binaries installed")
+
+
+def require_pg_auto_failover() -> None:
+    """Runs where the PostgreSQL tests run (CI sets their URL, and .ci/run installs the tools);
+    skipped, saying why, only without that URL."""
+    if not os.environ.get("FOLLOWUPS_TEST_POSTGRES_URL") and not os.environ.get("CI"):
+        pytest.skip("pg_auto_failover part skipped: FOLLOWUPS_TEST_POSTGRES_URL is not set "
+                    "(make test in CI sets it)")
+    require_postgres_server()
+    if pg_autoctl() is None:
+        pytest.fail("pg_autoctl is missing: apt-get install pg-auto-failover-cli "
+                    "postgresql-<version>-auto-failover", pytrace=False)
 
 
 def new_cluster() -> Cluster:
