@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,8 @@ class Formation:
                     "PG_CONFIG": str(self.bin / "pg_config"), "PATH": f"{self.bin}:{os.environ['PATH']}"}
         self.monitor = Node("monitor", _free_port(), self.dir / "monitor")
         self.nodes: dict[str, Node] = {}
+        self._adding: list[threading.Thread] = []
+        self._failed: list[Exception] = []
 
     # -- processes -------------------------------------------------------------------------
     def _drop(self) -> dict:
@@ -98,20 +101,32 @@ class Formation:
         self._wait_port(m)
         return self
 
-    def add_node(self, name: str) -> Node:
+    def add_node(self, name: str, *, background: bool = False) -> Node:
         """A PostgreSQL node registered with the monitor and kept by its keeper: the first is
-        the primary, the next ones clone it and become its (synchronous) standbys."""
-        node = Node(name, _free_port(), self.dir / name)
-        self._autoctl("create", "postgres", "--pgdata", str(node.pgdata), "--pgport", str(node.port),
-                      "--pgctl", str(self.bin / "pg_ctl"), "--listen", "127.0.0.1", "--hostname", "127.0.0.1",
-                      "--name", name, "--dbname", self.dbname, "--auth", "trust", "--no-ssl",
-                      "--monitor", self.monitor_uri)
-        if self.fast:
-            for key, value in FAST_KEEPER.items():
-                self._autoctl("config", "set", "--pgdata", str(node.pgdata), key, str(value))
-        self.nodes[name] = node
-        self._run(node)
+        the primary, the next ones clone it and become its (synchronous) standbys.
+        `background`: made in a thread (`wait_replicating` waits for it), its port known now."""
+        node = self.nodes[name] = Node(name, _free_port(), self.dir / name)
+        if not background:
+            self._create(node)
+            return node
+        thread = threading.Thread(target=self._create, args=(node,), daemon=True)
+        self._adding.append(thread)
+        thread.start()
         return node
+
+    def _create(self, node: Node) -> None:
+        try:
+            self._autoctl("create", "postgres", "--pgdata", str(node.pgdata), "--pgport", str(node.port),
+                          "--pgctl", str(self.bin / "pg_ctl"), "--listen", "127.0.0.1", "--hostname", "127.0.0.1",
+                          "--name", node.name, "--dbname", self.dbname, "--auth", "trust", "--no-ssl",
+                          "--monitor", self.monitor_uri)
+            if self.fast:
+                for key, value in FAST_KEEPER.items():
+                    self._autoctl("config", "set", "--pgdata", str(node.pgdata), key, str(value))
+            self._run(node)
+        except Exception as exc:  # raised again by wait_replicating when made in the background
+            self._failed.append(exc)
+            raise
 
     def _wait_port(self, node: Node, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -152,6 +167,10 @@ class Formation:
         """Until one node is primary, every other one secondary, and the primary commits
         synchronously (each commit flushed on a standby before it is acknowledged)."""
         deadline = time.monotonic() + timeout
+        for thread in self._adding:
+            thread.join(timeout)
+        if self._failed:
+            raise self._failed[0]
         while True:
             try:
                 states = self.states()
@@ -185,9 +204,11 @@ class Formation:
         node.proc.wait()
 
     def destroy(self) -> None:
+        for thread in self._adding:
+            thread.join(180)
         running = [n for n in (*self.nodes.values(), self.monitor) if n.proc is not None and n.proc.poll() is None]
-        for node in running:  # the keepers stop their postgres (fast) and exit
-            os.killpg(node.proc.pid, signal.SIGTERM)
+        for node in running:  # SIGQUIT: the keepers stop their postgres (immediate) and exit
+            os.killpg(node.proc.pid, signal.SIGQUIT)
         for node in running:
             try:
                 node.proc.wait(30)

@@ -42,8 +42,7 @@ def formation():
         f.start_monitor()
         f.add_node("node1")
         f.wait_replicating()  # alone: "single"
-        f.add_node("node2")
-        f.wait_replicating()
+        f.add_node("node2", background=True)  # cloned from node1 while the app starts
         yield f
     finally:
         f.destroy()
@@ -60,14 +59,14 @@ def test_writes_resume_on_the_promoted_node_and_no_acknowledged_write_is_lost(fo
     assert migrated.returncode == 0, migrated.stderr
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start(["serve", "--port", str(port), "--workers", "2"], env, tmp_path / "serve.log")
+    server = start(["serve", "--port", str(port)], env, tmp_path / "serve.log")
     worker = start(["worker"], env, tmp_path / "worker.log")
     try:
         wait_for(f"{base}/ready", proc=server)
         with httpx.Client(base_url=base, timeout=30) as client:
             people = [signup(client, n) for n in range(USERS)]
         ledger, stop_load = Ledger(), threading.Event()
-        primary = formation.primary()
+        primary = formation.wait_replicating()
         until = time.monotonic() + LOAD_BEFORE_KILL_S + RESUME_WITHIN_S + LOAD_AFTER_S
         threads = [threading.Thread(target=client_loop, args=([base], [user], until, ledger, random.Random(i),
                                                               stop_load))
