@@ -59,7 +59,7 @@ class Ledger:
     by_server: Counter = field(default_factory=Counter)
     errors: list[tuple[float, str, float]] = field(default_factory=list)  # (at, what, seconds)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), every request
-    acked_at: list[float] = field(default_factory=list)  # when each acknowledged write was answered
+    acked_at: list[tuple[float, float]] = field(default_factory=list)  # (sent, answered), acknowledged writes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def merge(self, other: Ledger) -> None:
@@ -162,7 +162,7 @@ def client_loop(bases: list[str], users: list[dict], until: float, ledger: Ledge
             mine.by_server[str(client.base_url)] += 1
             mine.latencies.append((start, time.monotonic() - start))
             if what != "list" and status in ("200", "201"):
-                mine.acked_at.append(time.monotonic())
+                mine.acked_at.append((start, time.monotonic()))
             if not status.isdigit() or int(status) not in OK:
                 mine.errors.append((time.monotonic(), f"{what} {status}", time.monotonic() - start))
     finally:
