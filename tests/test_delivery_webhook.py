@@ -21,6 +21,7 @@ from followups.delivery.webhook import (
     sign,
     verify,
 )
+from followups.outbound import Policy
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 SECRET = "whsec-test-secret"
@@ -82,8 +83,12 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-def post(url: str, *, timeout_s: float = 2.0, secret: str = SECRET) -> None:
-    post_webhook(url, secret, PAYLOAD, delivery_id="d-123", now=NOW, timeout_s=timeout_s)
+# The receiver listens on 127.0.0.1: these tests allow loopback (off by default).
+LOCAL = Policy(allow_private=True, timeout_s=2.0)
+
+
+def post(url: str, *, timeout_s: float = 2.0, secret: str = SECRET, policy: Policy = LOCAL) -> None:
+    post_webhook(url, secret, PAYLOAD, delivery_id="d-123", now=NOW, timeout_s=timeout_s, policy=policy)
 
 
 def test_post_arrives_once_signed(receiver):

@@ -20,10 +20,18 @@ from servers import SmtpSink, WebhookReceiver
 @pytest.fixture
 def worker(db, clock):
     def make(**overrides) -> Worker:
-        settings = Settings(database_url=db.settings.database_url, **overrides)
+        # The receivers listen on 127.0.0.1: webhooks to loopback allowed (off by default).
+        settings = Settings(database_url=db.settings.database_url, webhook_allow_private=True, **overrides)
         return Worker(db, settings, clock=clock)
 
     return make
+
+
+@pytest.fixture
+def app(app):
+    # The receivers listen on 127.0.0.1: saving such a webhook URL is allowed here only.
+    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
+    return app
 
 
 @pytest.fixture

@@ -60,7 +60,9 @@ def fill(database, webhook_url: str) -> None:
 
 def worker_env(database, batch: int) -> dict:
     return {**os.environ, "FOLLOWUPS_DATABASE_URL": database.settings.database_url,
-            "FOLLOWUPS_WORKER_BATCH": str(batch), "FOLLOWUPS_WORKER_INTERVAL_S": "0.2"}
+            "FOLLOWUPS_WORKER_BATCH": str(batch), "FOLLOWUPS_WORKER_INTERVAL_S": "0.2",
+            # The receiver listens on 127.0.0.1: webhooks to loopback are allowed here only.
+            "FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE": "true"}
 
 
 def count(database, stmt) -> int:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     worker_batch: int = Field(default=1000, ge=1, le=100_000)
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    # Webhooks to loopback and private networks (a self-hosted home set-up); off, a webhook
+    # URL must resolve to public addresses only (followups.outbound).
+    webhook_allow_private: bool = False
 
     # The key that encrypts stored mailbox passwords (followups.mailbox.secret): any text,
     # or unset for a key file made with mode 0600 on first start at `secret_key_file`

@@ -342,6 +342,14 @@ def test_form_errors_are_shown_and_nothing_is_written(web, db):
         page="/app/settings",
     )
     assert r.status_code == 422 and "http:// or https://" in r.text
+    # A webhook to an internal address, in an odd spelling: refused like the API does.
+    r = web.post(
+        "/app/settings/webhook",
+        {"webhook_url": "http://2130706433/hook", "webhook_secret": "0123456789abcdef"},
+        page="/app/settings",
+    )
+    assert r.status_code == 422 and "127.0.0.1, a loopback address" in r.text
+    assert "Remove webhook" not in r.text
     assert count(db, Job) == 0
 
 

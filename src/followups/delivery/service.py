@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from followups import outbound
 from followups.api.shapes import notification_event
 from followups.config import Settings
 from followups.delivery.email import render_digest, send_email
@@ -96,6 +97,7 @@ def send(job: Outgoing, settings: Settings, *, now: datetime) -> None:
         post_webhook(
             job.webhook_url, job.webhook_secret or "", job.notification,
             delivery_id=str(job.delivery_id), now=now, timeout_s=settings.webhook_timeout_s,
+            policy=outbound.policy(settings),
         )
     elif job.channel == DeliveryChannel.EMAIL.value:
         if not settings.smtp_enabled:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import httpx
 
+from followups import outbound
 from followups.delivery.errors import DeliveryError
 
 SIGNATURE_HEADER = "X-Followups-Signature"
@@ -64,11 +65,14 @@ def _snippet(data: bytes) -> str:
 
 
 def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now: datetime,
-                 timeout_s: float) -> None:
+                 timeout_s: float, policy: outbound.Policy) -> None:
     """POST the payload; returns on a 2xx answer, raises DeliveryError otherwise.
 
-    Temporary: 408, 429, 5xx, timeouts and connection errors. Permanent: other 4xx,
-    redirects (never followed: the URL must be fixed), an invalid URL or payload.
+    Temporary: 408, 429, 5xx, timeouts and connection errors, a host that does not
+    resolve or resolves to a refused address. Permanent: other 4xx, redirects (never
+    followed: the URL must be fixed), an invalid URL or payload, a URL naming a refused
+    address itself. The host is resolved and checked here (followups.outbound), at each
+    attempt, and the connection goes to the address checked, not to a second DNS answer.
     ``timeout_s`` bounds connecting and each read or write (httpx has no total timeout).
     The error message names neither the URL (it may carry a token) nor the secret.
     """
@@ -76,6 +80,19 @@ def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now:
         body = encode(payload)
     except (TypeError, ValueError) as exc:
         raise DeliveryError(f"cannot encode the webhook payload: {exc}", permanent=True) from exc
+    try:
+        target = outbound.check_url(url, policy)
+    except outbound.Refused as exc:
+        raise DeliveryError(f"webhook address refused: {exc}", permanent=exc.literal) from None
+    except outbound.Unresolved as exc:
+        raise DeliveryError(f"webhook host not resolved: {exc}") from None
+    pinned = httpx.URL(url)
+    extensions = {}
+    if target.address != target.host:
+        # To the checked address; the Host header and TLS (SNI, the certificate's name)
+        # still name the URL's host.
+        extensions["sni_hostname"] = target.host
+        pinned = pinned.copy_with(host=target.address)
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -83,13 +100,14 @@ def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now:
         DELIVERY_HEADER: delivery_id,
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: sign(secret, timestamp, body),
+        "Host": httpx.URL(url).netloc.decode("ascii"),
     }
     deadline = time.monotonic() + timeout_s
     try:
         with (
             httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False,
                          trust_env=False) as client,
-            client.stream("POST", url, content=body, headers=headers) as response,
+            client.stream("POST", pinned, content=body, headers=headers, extensions=extensions) as response,
         ):
             status = response.status_code
             if 200 <= status < 300:

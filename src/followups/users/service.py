@@ -13,7 +13,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from followups import clock, replica
+from followups import clock, outbound, replica
 from followups.cadence import DEFAULT, Cadence
 from followups.chains.service import rezone_open
 from followups.errors import Conflict, Forbidden, Invalid, Unauthorized
@@ -173,9 +173,24 @@ def update_me(
     return user
 
 
-def set_webhook(session: Session, user: User, *, url: str | None, secret: str | None) -> None:
+def set_webhook(session: Session, user: User, *, url: str, secret: str, policy: outbound.Policy) -> None:
+    """A URL whose host is or resolves to an address the server does not connect to for a
+    user (followups.outbound) is Invalid; a name that does not resolve (yet) is kept, and
+    each delivery checks again."""
+    try:
+        outbound.check_url(url, policy)
+    except outbound.Refused as exc:
+        raise Invalid.field("webhook.url", str(exc)) from None
+    except outbound.Unresolved:
+        pass
     user.webhook_url = url
     user.webhook_secret = secret
+    session.flush()
+
+
+def remove_webhook(session: Session, user: User) -> None:
+    user.webhook_url = None
+    user.webhook_secret = None
     session.flush()
 
 

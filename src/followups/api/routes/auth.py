@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from followups import outbound
 from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
 from followups.api.schemas import (
     CadenceIO,
@@ -97,7 +98,7 @@ def get_me(user: CurrentUser) -> MeOut:
 
 
 @router.patch("/me", response_model=MeOut)
-def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep, now: Now) -> MeOut:
+def patch_me(body: MeUpdate, request: Request, user: CurrentUser, session: SessionDep, now: Now) -> MeOut:
     changes = body.changes()
     cadence = None
     if "cadence" in changes:
@@ -117,7 +118,11 @@ def patch_me(body: MeUpdate, user: CurrentUser, session: SessionDep, now: Now) -
     )
     if "webhook" in changes:
         hook = body.webhook
-        users.set_webhook(session, user, url=hook.url if hook else None, secret=hook.secret if hook else None)
+        if hook is None:
+            users.remove_webhook(session, user)
+        else:
+            users.set_webhook(session, user, url=hook.url, secret=hook.secret,
+                              policy=outbound.policy(request.app.state.settings))
     return me_out(user)
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from followups import clock
+from followups import clock, outbound
 from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
@@ -252,7 +252,7 @@ def import_holidays(request: Request, ctx: Page, form: Posted):
 @router.post("/app/settings/webhook")
 def save_webhook(request: Request, ctx: Page, form: Posted):
     if form.get("action") == "remove":
-        users.set_webhook(ctx.session, ctx.user, url=None, secret=None)
+        users.remove_webhook(ctx.session, ctx.user)
         return _done(request, "webhook-removed")
     try:
         hook = WebhookIn.model_validate(
@@ -266,7 +266,13 @@ def save_webhook(request: Request, ctx: Page, form: Posted):
         raise Rendered(
             _page(ctx, 422, {"webhook": errors}, {"webhook_url": form.get("webhook_url")})
         ) from None
-    users.set_webhook(ctx.session, ctx.user, url=hook.url, secret=hook.secret)
+    try:
+        users.set_webhook(ctx.session, ctx.user, url=hook.url, secret=hook.secret,
+                          policy=outbound.policy(request.app.state.settings))
+    except Invalid as exc:
+        raise Rendered(
+            _page(ctx, 422, {"webhook": _sentences(exc, "webhook_url")}, {"webhook_url": form.get("webhook_url")})
+        ) from None
     return _done(request, "webhook")
 
 
