@@ -1,5 +1,5 @@
-"""No webhook to internal addresses: the URL's host is resolved when it is saved (API and
-pages; the page's test is in tests/web/test_web_pages.py) and again at each delivery, and
+"""No webhook to internal addresses: the URL's host is resolved when it is saved (API,
+command line, and pages: that test is in tests/web/test_web_pages.py) and again at each delivery, and
 loopback, private, link-local, multicast, unspecified and reserved addresses, in any
 spelling, are refused unless FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE allows private networks
 (link-local and the odd forms stay refused even then)."""
@@ -20,6 +20,7 @@ from followups.outbound import Policy
 from followups.worker import Worker
 from helpers import followup, job
 from servers import WebhookReceiver
+from test_cli_verbs import Cli
 
 SECRET = "s" * 32
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
@@ -131,3 +132,20 @@ def test_the_worker_records_a_refused_address_as_a_failed_delivery(api, ada, db,
         assert isinstance(delivery.id, uuid.UUID)
     finally:
         receiver.stop()
+
+
+def test_the_command_line_refuses_an_internal_address_naming_the_field(db):
+    cli = Cli(db.settings.database_url)
+    cli.add_user()
+    line = cli.fails("webhook", "set", "http://0x7f000001/hook", "--secret-stdin", input=f"{SECRET}\n")
+    assert line.startswith("error: webhook.url: 0x7f000001 is 127.0.0.1, a loopback address")
+    assert cli.json("webhook", "show") is None
+    assert cli.fails("webhook", "set", "ftp://x/", "--secret-stdin", input=f"{SECRET}\n").startswith(
+        "error: webhook.url: must be an http:// or https:// URL")
+
+    # Allowed by the setting (a receiver at home), then removed.
+    cli("webhook", "set", "http://127.0.0.1:9000/hook", "--secret-stdin", input=f"{SECRET}\n",
+        env={"FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE": "true"})
+    assert cli.json("webhook", "show") == {"url": "http://127.0.0.1:9000/hook", "hasSecret": True}
+    cli("webhook", "remove")
+    assert cli("webhook", "show").stdout.strip() == "No webhook."

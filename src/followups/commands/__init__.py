@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import typer
 
-from followups.commands import cancel, followups, jobs_contacts, mailbox, outreach, rules, stats, transfer, users
+from followups.commands import (
+    cancel,
+    followups,
+    jobs_contacts,
+    mailbox,
+    outreach,
+    rules,
+    stats,
+    transfer,
+    users,
+    webhook,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,5 +29,6 @@ def register(app: typer.Typer) -> None:
     users.register(app)
     transfer.register(app)
     rules.register(app)
+    webhook.register(app)
     stats.register(app)
     mailbox.register(app)
