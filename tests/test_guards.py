@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -55,6 +56,26 @@ def test_failed_logins_are_limited_per_address(app, api):
         assert r.status_code == 401
     r = api.client.post("/auth/login", json={"email": "someone@example.com", "password": "whatever1"})
     assert r.status_code == 429
+
+
+def test_an_attacker_elsewhere_does_not_lock_the_owner_out(app, live_url):
+    """The account's limit counts per account and address: ten wrong guesses from 127.0.0.2
+    lock that address out of the account, not the owner signing in from 127.0.0.1."""
+    def client(address: str) -> httpx.Client:
+        return httpx.Client(base_url=live_url, timeout=30, transport=httpx.HTTPTransport(local_address=address))
+
+    with client("127.0.0.1") as owner, client("127.0.0.2") as attacker:
+        owner.post("/auth/register", json={"email": "victim@example.com", "password": "correct horse"})
+        for _ in range(10):
+            r = attacker.post("/auth/login", json={"email": "victim@example.com", "password": "guess-guess"})
+            assert r.status_code == 401
+        r = attacker.post("/auth/login", json={"email": "victim@example.com", "password": "correct horse"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        assert owner.post("/auth/login", json={"email": "victim@example.com",
+                                               "password": "correct horse"}).status_code == 200
+        # The owner's success clears nothing of the attacker's count.
+        r = attacker.post("/auth/login", json={"email": "victim@example.com", "password": "correct horse"})
+        assert r.status_code == 429
 
 
 def test_logout_all_revokes_every_token(api):

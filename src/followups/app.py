@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from followups import __version__, observability, web
 from followups.api import docs, errors
@@ -70,11 +71,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.settings = settings
     app.state.db = database
     app.state.writers = writers()  # threads start when first used; for apps run without lifespan
-    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address, database)
+    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
     errors.install(app)
     docs.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     observability.install(app, database)
+    if settings.trusted_proxy_list:
+        # Outermost: the logs, the limits and the cookies' Secure flag all see the client
+        # the trusted proxy forwarded for. Without proxies the peer is the client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict:  # async: a sync endpoint costs a hop to a worker thread

@@ -112,8 +112,10 @@ def serve(
                   f"{workers} process{'es' if workers > 1 else ''}"
                   f"{', with the worker' if sweeps else ''})", soft_wrap=True)
     # Our JSON logger (with its own access line) replaces uvicorn's logging set-up.
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the
+    # app believes it from FOLLOWUPS_TRUSTED_PROXIES only (followups.app).
     options = {"host": host, "port": port, "log_config": None, "access_log": False,
-               "timeout_graceful_shutdown": graceful_timeout or None}
+               "timeout_graceful_shutdown": graceful_timeout or None, "proxy_headers": False}
     if workers == 1:
         # uvicorn re-raises a SIGTERM after its graceful shutdown (and dies of it); the shutdown
         # is done by then, so this process exits 0 like the supervisor of `--workers N` does.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,9 +37,14 @@ class Settings(BaseSettings):
     # "closed" (`followups user add` only) or "first-user-only" (open while there is no
     # account). Unset: see registration_mode.
     registration: Literal["open", "closed", "first-user-only"] | None = None
-    # Failed logins allowed per account and per client address (limits' notation).
+    # Failed logins allowed per account from one client address, and per client address
+    # (limits' notation).
     login_limit_account: str = "10 per 15 minutes"
     login_limit_address: str = "100 per 15 minutes"
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses
+    # or networks, comma-separated ("127.0.0.1", "10.0.0.0/8, ::1"). Unset: none, and the
+    # client's address is the connection's peer (a forged header from a client is ignored).
+    trusted_proxies: str = ""
 
     # Email (the daily digest). No host: digests stay in-app.
     smtp_host: str | None = None
@@ -72,6 +78,20 @@ class Settings(BaseSettings):
     mailbox_lookback_days: int = Field(default=90, ge=1, le=3650)  # the first sync reads back this far
     mailbox_threads: int = Field(default=4, ge=1, le=64)  # mailboxes synced at once
     mailbox_max_backoff_s: float = Field(default=3600.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @property
     def smtp_enabled(self) -> bool:

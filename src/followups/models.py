@@ -198,8 +198,8 @@ class ApiToken(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in, counted per account and per client address (api/limits.py) by
-    every server process alike. `key` is a hash: what someone typed as an email (a
+    """A failed sign-in, counted per account from a client address and per client address
+    (api/limits.py) by every server process alike. `key` is a hash: what someone typed as an email (a
     password, sometimes) is not kept. Not owned: counted before any user is known."""
 
     __tablename__ = "login_failure"

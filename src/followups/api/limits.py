@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+import uuid
+from contextlib import suppress
+from datetime import datetime, timedelta
 
+from fastapi import Request
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
-from sqlalchemy.pool import NullPool
+from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
 
 from followups.db import Database
-from followups.errors import TooManyRequests
+from followups.errors import TooManyRequests, Unauthorized
 from followups.models import LoginFailure, new_id
+from followups.users import service as users
 
 
 class BodySizeLimit:
@@ -87,109 +85,96 @@ class BodySizeLimit:
 
 
 class LoginLimiter:
-    """Failed sign-ins per account and per client address, in a moving window.
+    """Failed sign-ins, in a moving window: per account and client address (so that failures
+    from elsewhere never lock the owner out), and per client address alone.
 
-    On PostgreSQL the failures are rows of `login_failure`, so every server process (and
-    every machine) counts the same failures: `serve --workers N` does not multiply the
-    limits. Each check or record is one short statement in a transaction of its own (the
-    request's rolls back on the failure it records), on connections of its own: a burst
-    of sign-ins each holding a pooled connection and waiting for a second one for the
-    limiter cannot exhaust the request pool.
-
-    On SQLite the sign-in request holds the database's one write lock while it records the
-    failure, so a second transaction could not; there the counts stay in process memory
-    (the embedded single-file set-up, where one process is the rule).
+    The failures are rows of `login_failure` (hashed keys: what someone typed as an email is
+    not kept), on PostgreSQL and SQLite alike, so every server process (and machine) counts
+    the same failures: `serve --workers N` does not multiply the limits. A try is counted
+    before the password is checked, in one write transaction with the check (serialised
+    across processes by SQLite's BEGIN IMMEDIATE, or PostgreSQL advisory locks on the keys),
+    so concurrent tries let at most the limit through; a success takes its own count back
+    and clears the account's failures from its address. The sign-in's transactions run one
+    after the other, never nested: on SQLite none waits for the write lock another holds,
+    and on PostgreSQL none holds a pooled connection while it waits for a second.
     """
 
-    def __init__(self, per_account: str, per_address: str, db: Database | None = None) -> None:
+    def __init__(self, per_account: str, per_address: str) -> None:
         self._items = {ACCOUNT: parse(per_account), ADDRESS: parse(per_address)}
-        self._engine: Engine | None = None
-        if db is not None and not db.settings.is_sqlite:
-            self._engine = create_engine(db.engine.url, poolclass=NullPool,
-                                         connect_args=_connect_args(db.settings))
-            self._slots = threading.BoundedSemaphore(LIMITER_CONNECTIONS)
-        else:
-            self._memory = MovingWindowRateLimiter(MemoryStorage())
 
-    def check(self, account: str, address: str) -> None:
-        keys = ((ACCOUNT, account), (ADDRESS, address))
-        if self._engine is None:
-            resets = [self._memory_reset(self._items[scope], key) for scope, key in keys]
-        else:
-            with self._connection() as conn:
-                resets = [self._reset(conn, self._items[scope], scope, key) for scope, key in keys]
-        for reset in resets:
+    def sign_in(self, db: Database, *, email: str, password: str, address: str, now: datetime,
+                ttl_days: int) -> str:
+        """A new bearer token; Unauthorized for a wrong pair, TooManyRequests past a limit."""
+        keys = {ACCOUNT: _hashed(f"{users.email_key(email)}\n{address}"), ADDRESS: _hashed(address)}
+        with db.transaction() as session:
+            counted = self._count(session, keys, now)
+        try:
+            with db.transaction() as session:
+                token = users.login(session, email=email, password=password, now=now, ttl_days=ttl_days)
+                session.execute(delete(LoginFailure).where(or_(
+                    and_(LoginFailure.scope == ACCOUNT, LoginFailure.key == keys[ACCOUNT]),
+                    LoginFailure.id.in_(counted),
+                )))
+        except Unauthorized:
+            raise  # the try stays counted
+        except BaseException:
+            # Not a wrong password (the database failed, the request was cut short): the try
+            # does not count. Best effort: the error that got here is the answer.
+            with suppress(Exception), db.transaction() as session:
+                session.execute(delete(LoginFailure).where(LoginFailure.id.in_(counted)))
+            raise
+        return token
+
+    def _count(self, session: Session, keys: dict[str, str], now: datetime) -> list[uuid.UUID]:
+        """Refuse past either limit (nothing written), else count this try under both keys."""
+        if session.get_bind().dialect.name == "postgresql":
+            for key in sorted(keys.values()):  # one order everywhere: no deadlock
+                session.execute(select(func.pg_advisory_xact_lock(int(key[:15], 16))))
+        for scope, key in keys.items():
+            reset = self._reset(session, self._items[scope], scope, key, now)
             if reset is not None:
-                retry = max(int(reset - time.time()) + 1, 1)
-                raise TooManyRequests(
-                    f"Too many failed sign-ins; try again in {retry} seconds.", retry_after_s=retry
-                )
-
-    def failed(self, account: str, address: str) -> None:
-        if self._engine is None:
-            self._memory.hit(self._items[ACCOUNT], "login", account)
-            self._memory.hit(self._items[ADDRESS], "login", address)
-            return
-        now = datetime.now(UTC)
-        with self._connection() as conn:
-            for scope, key in ((ACCOUNT, account), (ADDRESS, address)):
-                hashed = _hashed(key)
-                # Housekeeping on the way: this key's failures that left the window.
-                conn.execute(delete(LoginFailure).where(
-                    LoginFailure.scope == scope, LoginFailure.key == hashed,
-                    LoginFailure.at <= now - timedelta(seconds=self._items[scope].get_expiry()),
-                ))
-                conn.execute(insert(LoginFailure).values(id=new_id(), scope=scope, key=hashed, at=now))
-
-    def succeeded(self, account: str) -> None:
-        if self._engine is None:
-            self._memory.clear(self._items[ACCOUNT], "login", account)
-            return
-        with self._connection() as conn:
-            conn.execute(delete(LoginFailure).where(
-                LoginFailure.scope == ACCOUNT, LoginFailure.key == _hashed(account)))
-
-    def _memory_reset(self, item: RateLimitItem, key: str) -> float | None:
-        if self._memory.test(item, "login", key):
-            return None
-        return self._memory.get_window_stats(item, "login", key).reset_time
+                retry = max(int((reset - now).total_seconds()) + 1, 1)
+                raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.", retry_after_s=retry)
+        counted = []
+        for scope, key in keys.items():
+            # Housekeeping on the way: this key's failures that left the window.
+            gone = now - _window(self._items[scope])
+            session.execute(delete(LoginFailure).where(
+                LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at <= gone))
+            counted.append(new_id())
+            session.execute(insert(LoginFailure).values(id=counted[-1], scope=scope, key=key, at=now))
+        return counted
 
     @staticmethod
-    def _reset(conn: Connection, item: RateLimitItem, scope: str, key: str) -> float | None:
-        """When the key may try again (a Unix time), or None if it may now. As the `limits`
-        moving window: refused once `amount` failures lie in the window, until the
-        amount-th newest of them leaves it."""
-        expiry = timedelta(seconds=item.get_expiry())
-        ats = conn.scalars(
+    def _reset(session: Session, item: RateLimitItem, scope: str, key: str, now: datetime) -> datetime | None:
+        """When the key may try again, or None if it may now. As the `limits` moving window:
+        refused once `amount` failures lie in the window, until the amount-th newest of them
+        leaves it."""
+        ats = session.scalars(
             select(LoginFailure.at)
-            .where(LoginFailure.scope == scope, LoginFailure.key == _hashed(key),
-                   LoginFailure.at > datetime.now(UTC) - expiry)
+            .where(LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at > now - _window(item))
             .order_by(LoginFailure.at.desc())
             .limit(item.amount)
         ).all()
         if len(ats) < item.amount:
             return None
-        return (ats[-1] + expiry).timestamp()
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        assert self._engine is not None
-        with self._slots, self._engine.begin() as conn:
-            yield conn
+        return ats[-1] + _window(item)
 
 
-ACCOUNT = "account"
+def client_address(request: Request) -> str:
+    """The client's address: the socket's peer, or what a trusted proxy forwarded for it
+    (FOLLOWUPS_TRUSTED_PROXIES, applied by the app's proxy-headers middleware)."""
+    return request.client.host if request.client else "unknown"
+
+
+# The scopes of login_failure: an account from one address, and an address.
+ACCOUNT = "account_address"
 ADDRESS = "address"
-# Connections one process opens at most at once for the limiter (each for one statement).
-LIMITER_CONNECTIONS = 4
+
+
+def _window(item: RateLimitItem) -> timedelta:
+    return timedelta(seconds=item.get_expiry())
 
 
 def _hashed(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _connect_args(settings) -> dict:
-    args: dict = {"connect_timeout": max(int(settings.db_pool_timeout_s), 1)}
-    if settings.db_pgbouncer:  # transaction pooling: no server-side prepared statements
-        args["prepare_threshold"] = None
-    return args

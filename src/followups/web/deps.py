@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -45,6 +46,16 @@ def anonymous(request: Request, session: SessionDep, now: Now) -> Ctx:
     return Ctx(request, session, now, _user(request, session, now), csrf_token(secret), fresh)
 
 
+def signing_in(request: Request, now: Now) -> Iterator[Ctx]:
+    """The sign-in form: nobody signed in, and no write transaction of the request's own.
+    The sign-in opens its own transactions (api.limits): the failure it counts is committed
+    whatever the answer, and on SQLite no transaction of this request holds the write lock
+    meanwhile. The read session is there for the form's page; it reads nothing."""
+    secret, fresh = ensure_secret(request)
+    with request.app.state.db.transaction(write=False) as session:
+        yield Ctx(request, session, now, None, csrf_token(secret), fresh)
+
+
 def posted_form(request: Request) -> Form:
     """The POST body, already parsed and CSRF-checked by routing.WebRoute."""
     return request.state.form
@@ -52,4 +63,5 @@ def posted_form(request: Request) -> Form:
 
 Page = Annotated[Ctx, Depends(signed_in)]
 AnonPage = Annotated[Ctx, Depends(anonymous)]
+SigningIn = Annotated[Ctx, Depends(signing_in)]
 Posted = Annotated[Form, Depends(posted_form)]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from followups import outbound
 from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
+from followups.api.limits import client_address
 from followups.api.schemas import (
     CadenceIO,
     HolidaysImported,
@@ -20,7 +21,6 @@ from followups.api.schemas import (
     error_responses,
 )
 from followups.cadence import Cadence
-from followups.errors import Unauthorized
 from followups.models import User
 from followups.users import preferences
 from followups.users import service as users
@@ -62,20 +62,12 @@ def register(body: RegisterIn, request: Request, session: SessionDep, now: Now) 
 
 
 @router.post("/auth/login", response_model=TokenOut)
-def login(body: LoginIn, request: Request, session: SessionDep, now: Now) -> TokenOut:
-    limiter = request.app.state.login_limiter
-    account = users.email_key(body.email)
-    address = request.client.host if request.client else "unknown"
-    limiter.check(account, address)
-    try:
-        token = users.login(
-            session, email=body.email, password=body.password, now=now,
-            ttl_days=request.app.state.settings.token_ttl_days,
-        )
-    except Unauthorized:
-        limiter.failed(account, address)
-        raise
-    limiter.succeeded(account)
+def login(body: LoginIn, request: Request, now: Now) -> TokenOut:
+    # No request transaction: the sign-in opens its own, one after the other (api.limits).
+    token = request.app.state.login_limiter.sign_in(
+        request.app.state.db, email=body.email, password=body.password, address=client_address(request),
+        now=now, ttl_days=request.app.state.settings.token_ttl_days,
+    )
     return TokenOut(access_token=token)
 
 

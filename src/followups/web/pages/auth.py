@@ -8,10 +8,11 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Request
 
 from followups import clock
+from followups.api.limits import client_address
 from followups.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from followups.users import service as users
 from followups.web import forms
-from followups.web.deps import AnonPage, Page, Posted
+from followups.web.deps import AnonPage, Page, Posted, SigningIn
 from followups.web.render import render
 from followups.web.routing import Rendered, WebRoute, local_path, redirect
 from followups.web.security import SESSION_COOKIE, clear_session_cookie, set_session_cookie
@@ -42,13 +43,9 @@ def app_root(request: Request, ctx: AnonPage):
     return redirect(request, _start(request, ctx))
 
 
-def _signed_in(request: Request, ctx, email: str, password: str, target: str):
-    settings = request.app.state.settings
-    token = users.login(
-        ctx.session, email=email, password=password, now=ctx.now, ttl_days=settings.token_ttl_days
-    )
+def _signed_in(request: Request, token: str, target: str):
     response = redirect(request, target)
-    set_session_cookie(response, request, token, settings.token_ttl_days * 86400)
+    set_session_cookie(response, request, token, request.app.state.settings.token_ttl_days * 86400)
     return response
 
 
@@ -68,25 +65,20 @@ def login_page(request: Request, ctx: AnonPage, next: str = ""):  # noqa: A002
 
 
 @router.post("/app/login")
-def login(request: Request, ctx: AnonPage, form: Posted):
+def login(request: Request, ctx: SigningIn, form: Posted):
     target = local_path(form.get("next"), HOME)
     parsed, errors = forms.parse(forms.LoginForm, forms.values(form, "email", "password"))
     status, headers = 422, {}
     if parsed is not None:
-        # The API's failed-sign-in limits count here too: the page is no way around them.
-        limiter = getattr(request.app.state, "login_limiter", None)
-        account = users.email_key(parsed.email)
-        address = request.client.host if request.client else "unknown"
         try:
-            if limiter is not None:
-                limiter.check(account, address)
-            response = _signed_in(request, ctx, parsed.email, parsed.password, target)
-            if limiter is not None:
-                limiter.succeeded(account)
-            return response
+            # The API's sign-in, failed-sign-in limits included: the page is no way around them.
+            token = request.app.state.login_limiter.sign_in(
+                request.app.state.db, email=parsed.email, password=parsed.password,
+                address=client_address(request), now=ctx.now,
+                ttl_days=request.app.state.settings.token_ttl_days,
+            )
+            return _signed_in(request, token, target)
         except Unauthorized as exc:
-            if limiter is not None:
-                limiter.failed(account, address)
             errors, status = {"form": exc.detail}, 401
         except TooManyRequests as exc:
             errors, status = {"form": exc.detail}, 429
@@ -137,7 +129,9 @@ def register(request: Request, ctx: AnonPage, form: Posted):
                 now=ctx.now,
                 registration=request.app.state.settings.registration_mode,
             )
-            return _signed_in(request, ctx, parsed.email, parsed.password, HOME)
+            token = users.login(ctx.session, email=parsed.email, password=parsed.password, now=ctx.now,
+                                ttl_days=request.app.state.settings.token_ttl_days)
+            return _signed_in(request, token, HOME)
         except Conflict as exc:
             errors["email"] = exc.detail
         except Forbidden as exc:
