@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from followups.cli import app as cli_app
-from followups.config import Settings
 from followups.worker import Worker
 from helpers import contact, followup, job, outreach
 from servers import WebhookReceiver
@@ -49,10 +48,12 @@ def receiver():
     r.stop()
 
 
-def test_a_webhook_body_is_the_notification_as_the_api_writes_it(api, ada, db, clock, receiver):
+def test_a_webhook_body_is_the_notification_as_the_api_writes_it(app, api, ada, db, clock, receiver):
+    # The receiver listens on 127.0.0.1: webhooks to loopback allowed here (off by default).
+    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
     api.call("PATCH", "/me", ada, 200, json={"webhook": {"url": receiver.url, "secret": "s" * 32}})
     fu = followup(api, ada, "2026-03-05T09:00:00Z", jobId=job(api, ada)["id"])
-    Worker(db, Settings(database_url=db.settings.database_url), clock=clock).tick()
+    Worker(db, app.state.settings, clock=clock).tick()
     (body,) = [json.loads(r.body) for r in receiver.received]
     (listed,) = api.call("GET", "/notifications?scope=today", ada, 200).json()
     assert listed["followupId"] == fu["id"]
