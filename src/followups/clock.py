@@ -33,6 +33,11 @@ def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - _NOT_ZONES
 
 
+def zone_names() -> list[str]:
+    """Every name `zone` takes, sorted."""
+    return sorted(_zone_names())
+
+
 def is_valid_timezone(name: str) -> bool:
     return name in _zone_names()
 
@@ -51,9 +56,14 @@ def require_aware(instant: datetime) -> datetime:
     return instant
 
 
+def in_zone(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local wall-clock time in tz, aware (a gap reads forward, an overlap first)."""
+    return local.replace(tzinfo=tz, fold=0)
+
+
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """A naive local wall-clock time in tz as a UTC instant (gap forward, overlap first)."""
-    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return in_zone(local, tz).astimezone(UTC)
 
 
 def to_local(instant: datetime, tz: ZoneInfo) -> datetime:

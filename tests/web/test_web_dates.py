@@ -110,3 +110,13 @@ def test_cancel_asks_first_and_the_digest_email_is_off_without_smtp(web):
     settings = web.client.get("/app/settings").text
     assert re.search(r'name="digest_email" type="checkbox" value="1" disabled', settings)
     assert "This server cannot send mail: it has no SMTP settings" in settings
+
+
+def test_a_snooze_outside_the_years_in_utc_is_refused(web):
+    web.register(timezone="Etc/GMT+12")  # UTC-12: 31 Dec 2999 23:59 there is 3000 in UTC
+    fid = record(web)
+    r = web.post(f"/app/followups/{fid}/snooze", {"to": "date", "date": "2999-12-31", "time": "23:59"})
+    assert r.status_code == 422
+    assert "Date: Must be between the years 1970 and 2999 in UTC." in r.text
+    r = web.post(f"/app/followups/{fid}/snooze", {"to": "date", "date": "2999-12-31", "time": "11:59"})
+    assert r.status_code == 303

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from followups import clock
-from followups.transfer.values import MAX_YEAR, MIN_YEAR
+from followups.input_limits import day_in_range, instant_in_range
 from followups.transfer.values import when as written_when
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -53,11 +53,6 @@ def relative_day(text: str, today: date, *, past: bool) -> date | None:
     return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
 
 
-def _checked_year(day: date) -> None:
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
-
-
 def calendar_day(text: str, today: date, *, past: bool = False) -> date:
     """A whole day (a holiday): a word for a day near today, or YYYY-MM-DD."""
     day = relative_day(text, today, past=past)
@@ -66,8 +61,7 @@ def calendar_day(text: str, today: date, *, past: bool = False) -> date:
             day = date.fromisoformat(text.strip())
         except ValueError:
             raise ValueError(f"{text.strip()!r} is not a date: give YYYY-MM-DD or {WORDS}") from None
-    _checked_year(day)
-    return day
+    return day_in_range(day)
 
 
 def sent_at(text: str, now: datetime, tz: ZoneInfo) -> datetime:
@@ -79,8 +73,7 @@ def sent_at(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if day == today:
         return now
     if day is not None:
-        _checked_year(day)
-        return clock.at_day_time(day, tz)
+        return instant_in_range(clock.at_day_time(day_in_range(day), tz))
     try:
         return written_when(text, tz)
     except ValueError as exc:
@@ -93,21 +86,16 @@ def snooze_target(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     today = clock.local_date(now, tz)
     day = relative_day(text, today, past=False)
     if day is not None:
-        _checked_year(day)
-        return clock.at_day_time(day, tz)
+        return instant_in_range(clock.at_day_time(day_in_range(day), tz))
     value = text.strip()
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
-            instant = clock.at_day_time(day, tz)
+            parsed = datetime.combine(date.fromisoformat(value), clock.DAY_TIME)
         else:
             parsed = datetime.fromisoformat(value)
-            naive = parsed.tzinfo is None or parsed.utcoffset() is None
-            instant = clock.to_utc(parsed, tz) if naive else parsed.astimezone(clock.UTC)
-            day = parsed.date()
     except ValueError:
         raise ValueError(
             f"{value!r} is not a date: use {WORDS}, YYYY-MM-DD, or an ISO instant like 2026-03-09T14:00+01:00"
         ) from None
-    _checked_year(day)
-    return instant
+    naive = parsed.tzinfo is None or parsed.utcoffset() is None
+    return instant_in_range(clock.in_zone(parsed, tz) if naive else parsed)

@@ -27,6 +27,7 @@ from sqlalchemy.types import JSON, Boolean
 from followups import notification_kinds as kinds
 from followups.chains.service import rezone_open
 from followups.db import UTCDateTime
+from followups.input_limits import day_in_range, instant_in_range
 from followups.models import (
     Channel,
     FollowupType,
@@ -36,7 +37,6 @@ from followups.models import (
 )
 from followups.transfer.csv_import import CHUNK, ImportRejected, RowError
 from followups.transfer.export import FORMAT, SECTIONS, VERSION, record_columns
-from followups.transfer.values import MAX_YEAR, MIN_YEAR
 
 ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("jobs", "stage"): tuple(Stage),
@@ -73,16 +73,11 @@ def _value(col, raw):
     if isinstance(kind, UTCDateTime):
         if not isinstance(raw, str):
             raise ValueError("must be an ISO 8601 instant string")
-        value = datetime.fromisoformat(raw)
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("must have a UTC offset")
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-        return value
+        return instant_in_range(datetime.fromisoformat(raw))
     if isinstance(kind, Date):
         if not isinstance(raw, str):
             raise ValueError("must be an ISO 8601 date string")
-        return date.fromisoformat(raw)
+        return day_in_range(date.fromisoformat(raw))
     if isinstance(kind, Boolean):
         if not isinstance(raw, bool):
             raise ValueError("must be true or false")

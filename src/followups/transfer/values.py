@@ -14,11 +14,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from followups import clock
 from followups.input_limits import EMAIL_MAX as EMAIL_MAX
-from followups.input_limits import MAX_YEAR as MAX_YEAR
-from followups.input_limits import MIN_YEAR as MIN_YEAR
 from followups.input_limits import NAME_MAX as NAME_MAX
 from followups.input_limits import NOTE_MAX as NOTE_MAX
 from followups.input_limits import URL_MAX as URL_MAX
+from followups.input_limits import day_in_range, instant_in_range
 
 # A date without a time means this local time of day (as snoozing does).
 
@@ -100,8 +99,7 @@ def when(raw: str, tz: ZoneInfo, *, day_first: bool = False) -> datetime:
             str(exc) if "year" in str(exc) else f"{raw!r} is not a valid date ({exc})"
         ) from None
     if day is not None:
-        _check_year(day.year)
-        return clock.at_day_time(day, tz)
+        return instant_in_range(clock.at_day_time(day_in_range(day), tz))
     try:
         instant = datetime.fromisoformat(value)
     except ValueError:
@@ -109,12 +107,6 @@ def when(raw: str, tz: ZoneInfo, *, day_first: bool = False) -> datetime:
             f"{raw!r} is not a date (use YYYY-MM-DD"
             " or an ISO 8601 instant like 2026-03-05T14:30:00+01:00)"
         ) from None
-    _check_year(instant.year)
     if instant.tzinfo is None or instant.utcoffset() is None:
-        return clock.to_utc(instant, tz)
-    return instant.astimezone(clock.UTC)
-
-
-def _check_year(year: int) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
+        instant = clock.in_zone(instant, tz)
+    return instant_in_range(instant)

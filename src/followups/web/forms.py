@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +27,7 @@ from followups.api.schemas import (
     Url,
 )
 from followups.cadence import MAX_DAYS, MAX_DELAYS
-from followups.input_limits import EMAIL_MAX, MAX_YEAR, MIN_YEAR, PASSWORD_MAX
+from followups.input_limits import EMAIL_MAX, PASSWORD_MAX, day_in_range, instant_in_range
 from followups.models import Channel, Outcome, Stage
 from followups.rules import MAX_GAP_DAYS
 from followups.web.security import Form
@@ -34,13 +35,7 @@ from followups.web.security import Form
 M = TypeVar("M", bound=BaseModel)
 
 
-def _year_in_range(value: dt.date) -> dt.date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-    return value
-
-
-Day = Annotated[dt.date, AfterValidator(_year_in_range)]
+Day = Annotated[dt.date, AfterValidator(day_in_range)]
 Secret = Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
 
 
@@ -156,8 +151,22 @@ def _message(err: dict) -> str:
         return "Enter a time (HH:MM)."
     if kind in ("too_short", "too_long") and err["loc"] and err["loc"][0] == "delays":
         return f"Give 1 to {MAX_DELAYS} delays."
-    msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ").removeprefix("is ")
+    return sentence(str(err.get("msg", "is invalid")).removeprefix("Value error, "))
+
+
+def sentence(msg: str) -> str:
+    """A check's message ("must be ...") as the page shows it ("Must be ....")."""
+    msg = msg.removeprefix("is ")
     return msg[:1].upper() + msg[1:] + ("" if msg.endswith(".") else ".")
+
+
+def local_instant(day: dt.date, at: dt.time, tz: ZoneInfo) -> tuple[dt.datetime | None, str | None]:
+    """A day and time of the user's zone as a UTC instant, or None and why (the years are
+    checked on the UTC instant: 09:00 on 1 January 1970 east of UTC is still 1969)."""
+    try:
+        return instant_in_range(clock.at_local_time(day, at.hour, at.minute, tz)), None
+    except ValueError as exc:
+        return None, sentence(str(exc))
 
 
 def errors_of(exc: ValidationError) -> dict[str, str]:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
-from followups import clock
 from followups import notification_kinds as kinds
 from followups.errors import Invalid
 from followups.models import Notification
@@ -81,6 +80,10 @@ def revive(request: Request, ctx: Page, notification_id: str, form: Posted):
     parsed, errors = forms.parse(forms.DateTimeForm, forms.values(form, "date", "time", "note"))
     if parsed is not None and parsed.date < queries.local_today(ctx.now, ctx.user):
         errors["date"] = "Pick today or a later day."
+    elif parsed is not None:
+        due, problem = forms.local_instant(parsed.date, parsed.time, ctx.user.zone)
+        if problem:
+            errors["date"] = problem
     if parsed is None or errors:
         raise Rendered(
             _page(
@@ -90,7 +93,6 @@ def revive(request: Request, ctx: Page, notification_id: str, form: Posted):
                 {str(n.id): {k: form.get(k) for k in ("date", "time", "note")}},
             )
         )
-    due = clock.at_local_time(parsed.date, parsed.time.hour, parsed.time.minute, ctx.user.zone)
     try:
         created = notifications.revive(
             ctx.session, ctx.user, n.id, due_at=due, note=parsed.note, now=ctx.now

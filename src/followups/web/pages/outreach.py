@@ -130,6 +130,11 @@ def record(request: Request, ctx: Page, form: Posted):
         errors.update(resume_errors(parsed.outcome, parsed.resume_on, today))
     if "date" not in errors and _day(form.get("date")) and _day(form.get("date")) > today:
         errors["date"] = "An outreach cannot be sent in the future."
+    sent_at: dt.datetime | None = ctx.now
+    if parsed is not None and "date" not in errors and parsed.date != today:
+        sent_at, problem = forms.local_instant(parsed.date, clock.DAY_TIME, user.zone)
+        if problem:
+            errors["date"] = problem
     if parsed is None or errors:
         raise Rendered(_form_page(ctx, 422, values, errors))
     found = {}
@@ -142,11 +147,6 @@ def record(request: Request, ctx: Page, form: Posted):
                 errors[field] = "It no longer exists; pick another."
     if errors:
         raise Rendered(_form_page(ctx, 422, values, errors))
-    sent_at = (
-        ctx.now
-        if parsed.date == today
-        else clock.at_day_time(parsed.date, user.zone)
-    )
     job = (
         outreach.NewJob(parsed.new_company, parsed.new_role) if parsed.new_company else parsed.job_id or None
     )

@@ -197,7 +197,8 @@ def snooze_target(choice: str, form, ctx: Ctx) -> tuple[datetime | None, str | N
     if parsed is None:
         field = next(iter(errors))
         return None, f"{'Date' if field == 'date' else 'Time'}: {errors[field]}"
-    return clock.at_local_time(parsed.date, parsed.time.hour, parsed.time.minute, tz), None
+    due, problem = forms.local_instant(parsed.date, parsed.time, tz)
+    return due, problem and f"Date: {problem}"
 
 
 @router.post("/app/followups/{followup_id}/snooze")
