@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -18,6 +19,13 @@ from followups.models import Base
 from followups.users import service as users
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# What the document allows, the app takes (no 422), but where the answer depends on more
+# than the document can state: a time still ahead, an .ics file's content, a phrase read
+# as a day ("not now"), a mail server that answers.
+BEYOND_THE_DOCUMENT = {
+    "PATCH /followups/{followup_id}", "POST /me/holidays", "POST /outreach",
+    "PATCH /outreach/{outreach_id}", "PUT /me/mailbox",
+}
 FUZZER = "fuzz@example.com"
 PASSWORD = "correct horse"  # conftest.Api.signup's
 # Signing out would revoke the token the rest of the run uses.
@@ -44,13 +52,17 @@ def test_every_operation_keeps_its_contract(fuzz_schema, app):
     operations = [result.ok() for result in fuzz_schema.get_all_operations()]
     assert len(operations) >= 25
     for operation in operations:
+        checks = CHECKS if operation.label in BEYOND_THE_DOCUMENT else [*CHECKS, positive_data_acceptance]
+        _fuzz(operation, app, checks)
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-        def run(case):
-            case.call_and_validate(headers=app.state.fuzz_headers, checks=CHECKS)
 
-        run()
+def _fuzz(operation, app, checks) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    def run(case):
+        case.call_and_validate(headers=app.state.fuzz_headers, checks=checks)
+
+    run()
 
 
 def _fresh_start(db, app, clock) -> None:

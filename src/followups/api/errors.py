@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, Unavailable
 
@@ -64,6 +65,19 @@ def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
     return error_response(422, detail, fields)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """Every method the address answers: Starlette's 405 names only those of the first
+    route that matched the path, and each method of an address is a route of its own here."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
 
@@ -97,8 +111,10 @@ def install(app: FastAPI) -> None:
         return error_response(401, exc.detail, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        if exc.status_code == 405:
+            return error_response(405, detail, headers={"Allow": _allowed(request)})
         if exc.status_code == 400 and detail == BODY_NOT_PARSED:
             # FastAPI's answer to a body it could not decode (not UTF-8, too deep): bad
             # input like malformed JSON, so the same documented 422.

@@ -313,7 +313,7 @@ def update_outreach(session: Session, user: User, outreach_id, *, changes: dict,
         outreach.note = changes["note"]
     outcome: Outcome = changes.get("outcome", Outcome(outreach.outcome))
     resume_day = _resume_on(changes.get("resume_on"), outcome, user, now) if "outcome" in changes else None
-    if "resume_on" in changes and "outcome" not in changes:
+    if changes.get("resume_on") is not None and "outcome" not in changes:
         raise Invalid.field("resumeOn", "is only taken with outcome LATER")
     if "outcome" in changes:
         previous = Outcome(outreach.outcome)

@@ -17,8 +17,6 @@ from followups.api.schemas.errors import (
     error_responses,
 )
 from followups.api.schemas.fields import (
-    MAX_YEAR,
-    MIN_YEAR,
     NOTE_MAX,
     Email,
     Instant,
@@ -104,10 +102,8 @@ __all__ = [
     "JobOut",
     "JobUpdate",
     "LoginIn",
-    "MAX_YEAR",
     "MailboxIn",
     "MailboxOut",
-    "MIN_YEAR",
     "MeOut",
     "MeUpdate",
     "NOTE_MAX",

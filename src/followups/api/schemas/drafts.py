@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints
 
-from followups.api.schemas.fields import Wire, _no_control, _no_nul_or_control_but_whitespace
+from followups.api.schemas.fields import NAMED, TEXT, Wire, _no_control, _no_nul_or_control_but_whitespace
 from followups.api.schemas.followups import FollowupOut
 from followups.mailbox import templates
 
@@ -15,10 +15,10 @@ from followups.mailbox import templates
 FIELDS = {"attempt1": "attempt1", "attempt2": "attempt2", "thankYou": "thank_you"}
 
 TemplateSubject = Annotated[
-    str, StringConstraints(max_length=templates.SUBJECT_MAX), AfterValidator(_no_control)
+    str, StringConstraints(max_length=templates.SUBJECT_MAX), AfterValidator(_no_control), NAMED
 ]
 TemplateBody = Annotated[
-    str, StringConstraints(max_length=templates.BODY_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
+    str, StringConstraints(max_length=templates.BODY_MAX), AfterValidator(_no_nul_or_control_but_whitespace), TEXT
 ]
 
 

@@ -7,21 +7,21 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from followups.api.schemas.fields import Email, Wire, _no_control
+from followups.api.schemas.fields import PLAIN, Email, Wire, _no_control, whole_number
 from followups.mailbox.account import Account, Server
 
 Host = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"),
     Field(examples=["imap.fastmail.com"]),
 ]
-Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+Port = whole_number(1, 65535)
 Security = Literal["ssl", "starttls", "none"]
-FolderName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_control)]
-Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_no_control)]
+FolderName = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_control), PLAIN]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_no_control), PLAIN]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-                AfterValidator(_no_control)]
+                AfterValidator(_no_control), PLAIN]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320),
-                     AfterValidator(_no_control)]
+                     AfterValidator(_no_control), PLAIN]
 
 
 class MailboxIn(Wire):

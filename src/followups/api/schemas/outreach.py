@@ -6,14 +6,23 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from followups.api.schemas.fields import Instant, JobOrContact, Note, Patch, ResumePhrase, Wire, not_null
 from followups.api.schemas.followups import FollowupOut
 from followups.models import Channel, Outcome
 
 
+def _later_names_a_day(schema: dict) -> None:
+    # resumeOn goes with outcome LATER, and LATER needs it (the service's rule, stated).
+    day = {"required": ["resumeOn"], "properties": {"resumeOn": {"type": "string"}}}
+    later = {"required": ["outcome"], "properties": {"outcome": {"const": Outcome.LATER.value}}}
+    schema["allOf"] = [{"if": day, "then": later}, {"if": later, "then": day}]
+
+
 class OutreachIn(JobOrContact):
+    model_config = ConfigDict(json_schema_extra=_later_names_a_day)
+
     channel: Channel
     sent_at: Instant | None = None
     note: Note | None = None
@@ -29,6 +38,8 @@ class OutreachIn(JobOrContact):
 
 
 class OutreachUpdate(Patch):
+    model_config = ConfigDict(json_schema_extra=_later_names_a_day)
+
     _not_null = not_null("outcome")
     outcome: Outcome | None = None
     note: Note | None = None

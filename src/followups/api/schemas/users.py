@@ -10,6 +10,9 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from followups import input_limits as lim
 from followups.api.schemas.fields import (
+    PLAIN,
+    TEXT,
+    Day,
     Email,
     Password,
     Patch,
@@ -19,6 +22,7 @@ from followups.api.schemas.fields import (
     _no_control,
     _no_nul_or_control_but_whitespace,
     not_null,
+    whole_number,
 )
 from followups.cadence import MAX_DAYS, MAX_DELAYS
 from followups.rules import MAX_GAP_DAYS, MAX_HOLIDAYS
@@ -31,9 +35,9 @@ class RegisterIn(Wire):
 
 
 class LoginIn(Wire):
-    email: Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control)]
+    email: Annotated[str, StringConstraints(max_length=lim.EMAIL_MAX), AfterValidator(_no_control), PLAIN]
     password: Annotated[
-        str, StringConstraints(max_length=lim.PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace)
+        str, StringConstraints(max_length=lim.PASSWORD_MAX), AfterValidator(_no_nul_or_control_but_whitespace), TEXT
     ]
 
 
@@ -48,22 +52,26 @@ class UserOut(Wire):
     timezone: str
 
 
+CadenceDays = whole_number(1, MAX_DAYS)
+Hour = whole_number(0, 23)
+
+
 class CadenceIO(Wire):
     followup_delays_days: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)]],
+        list[CadenceDays],
         Field(min_length=1, max_length=MAX_DELAYS),
     ] = [3, 3]
-    dormant_after_days: Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True)] = 7
+    dormant_after_days: CadenceDays = 7
     skip_weekends: Annotated[bool, Field(strict=True)] = False
     # Attempt delays follow the user's median days to reply (2..10, after 5 replies with a
     # known date; GET /stats). Shown only when on, so the v1 shape stays as it was.
     adaptive: Annotated[bool, Field(strict=True, exclude_if=lambda on: not on)] = False
 
 
-Holidays = Annotated[list[date], Field(max_length=MAX_HOLIDAYS)]
+Holidays = Annotated[list[Day], Field(max_length=MAX_HOLIDAYS)]
 
 
-GapDays = Annotated[int, Field(ge=0, le=MAX_GAP_DAYS, strict=True)]
+GapDays = whole_number(0, MAX_GAP_DAYS)
 
 
 class RulesOut(Wire):
@@ -100,10 +108,13 @@ def _http_url(value: str) -> str:
 
 
 class WebhookIn(Wire):
-    url: Annotated[Url, AfterValidator(_http_url)]
+    url: Annotated[
+        Url, AfterValidator(_http_url),
+        Field(json_schema_extra={"pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x1f\x7f-\x9f]*$"}),
+    ]
     # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
     secret: Annotated[
-        str, StringConstraints(min_length=lim.SECRET_MIN, max_length=lim.SECRET_MAX), AfterValidator(_no_control)
+        str, StringConstraints(min_length=lim.SECRET_MIN, max_length=lim.SECRET_MAX), AfterValidator(_no_control), PLAIN
     ]
 
 
@@ -126,7 +137,7 @@ class MeUpdate(Patch):
     _not_null = not_null("timezone", "cadence", "digest_hour", "digest_email", "rules")
     timezone: TimeZoneName | None = None
     cadence: CadenceIO | None = None
-    digest_hour: Annotated[int, Field(ge=0, le=23, strict=True)] | None = None
+    digest_hour: Hour | None = None
     digest_email: Annotated[bool, Field(strict=True)] | None = None
     # null removes the webhook.
     webhook: WebhookIn | None = None
