@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from followups import __version__, observability, web
 from followups.api import docs, errors
+from followups.api.headers import JsonHeaders
 from followups.api.limits import BodySizeLimit, LoginLimiter
 from followups.api.routes import (
     auth,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     errors.install(app)
     docs.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonHeaders)
     observability.install(app, database)
     if settings.trusted_proxy_list:
         # Outermost: the logs, the limits and the cookies' Secure flag all see the client
