@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from followups.commands.common import (
     say,
 )
 from followups.config import Settings
+from followups.db import Database, roll_back
 from followups.migrate import is_at_head, upgrade
 from followups.transfer import backup as backups
 from followups.transfer import csv_import, demo, export, json_import
@@ -119,48 +121,27 @@ def import_file(
     try:
         with (
             database() as db,
-            db.transaction() as session,
             progress or nullcontext(),
             file.open(encoding=encoding, newline="") as fh,
         ):
-            me = pick_user(session, user)
-            who = me.email
             first = fh.read(1)
             fh.seek(0)
             if file.suffix.lower() == ".json" or json_import.looks_like_export(first):
-                added = json_import.write(session, me, json_import.load(fh))
-                summary = {"format": "json", "added": added}
+                with db.transaction() as session:
+                    me = pick_user(session, user)
+                    who = me.email
+                    added = json_import.write(session, me, json_import.load(fh))
+                    summary = {"format": "json", "added": added}
+                    if dry_run:
+                        raise _DryRun(summary)  # leaves the transaction by rolling it back
             else:
-                parsed = csv_import.parse_csv(
-                    _counted(fh, progress), tz=me.zone, now=now, day_first=day_first
-                )
+                with db.transaction(write=False) as session:
+                    me = pick_user(session, user)
+                    who = me.email
+                parsed = csv_import.parse_csv(_counted(fh, progress), tz=me.zone, now=now, day_first=day_first)
                 if parsed.errors:
                     raise ImportRejected(parsed.errors)
-                plan = csv_import.plan_import(session, me, parsed.rows, now=now)
-                if not dry_run:
-                    task = progress.add_task("writing", total=plan.size) if progress else None
-                    csv_import.write_plan(
-                        session, plan, (lambda n: progress.advance(task, n)) if progress else None
-                    )
-                csv_import.settle_existing(session, me, plan, now=now)
-                summary = {
-                    "format": "csv",
-                    "rows": len(parsed.rows),
-                    "jobs": {"added": len(plan.jobs), "existing": plan.jobs_existing},
-                    "contacts": {"added": len(plan.contacts), "existing": plan.contacts_existing},
-                    "outreach": {
-                        "added": len(plan.outreach),
-                        "existing": plan.outreach_existing,
-                        "duplicateRows": plan.duplicates,
-                    },
-                    "followupsScheduled": len(plan.followups),
-                    "followupsCancelled": plan.followups_cancelled,
-                    "followupsMoved": plan.followups_moved,
-                    "ignoredColumns": list(parsed.ignored_columns),
-                    "warnings": parsed.warnings,
-                }
-            if dry_run:
-                raise _DryRun(summary)  # leaves the transaction by rolling it back
+                summary = _import_csv(db, who, parsed, now=now, dry_run=dry_run, progress=progress)
     except _DryRun as done:
         summary = done.summary
     except ImportRejected as exc:
@@ -176,6 +157,56 @@ def import_file(
         print_json(summary)
         return
     _print_summary(file, summary, who)
+
+
+def _import_csv(
+    db: Database, who: str, parsed: csv_import.Parsed, *, now: datetime, dry_run: bool, progress: Progress | None
+) -> dict:
+    """Plan on a snapshot, write the plan in parts (a transaction each: on SQLite others
+    write in between), then settle the records already there. A file cut short leaves
+    whole records, and importing it again adds the rest."""
+    with db.transaction(write=False) as session:
+        plan = csv_import.plan_import(session, pick_user(session, who), parsed.rows, now=now)
+    if not dry_run:
+        task = progress.add_task("writing", total=plan.size) if progress else None
+        sqlite = db.settings.is_sqlite
+        pending = csv_import.parts(plan, csv_import.SQLITE_PART if sqlite else None)
+        finished = False
+        while not finished:
+            with db.transaction() as session:
+                pick_user(session, who)
+                until = time.monotonic() + csv_import.SQLITE_HOLD_S
+                written = 0
+                for part in pending:
+                    written += csv_import.write_part(session, part)
+                    if sqlite and time.monotonic() >= until:
+                        break
+                else:
+                    finished = True
+            if progress:
+                progress.advance(task, written)
+            if not finished:
+                time.sleep(csv_import.SQLITE_PAUSE_S)
+    with db.transaction() as session:
+        csv_import.settle_existing(session, pick_user(session, who), plan, now=now)
+        if dry_run:
+            roll_back(session)
+    return {
+        "format": "csv",
+        "rows": len(parsed.rows),
+        "jobs": {"added": len(plan.jobs), "existing": plan.jobs_existing},
+        "contacts": {"added": len(plan.contacts), "existing": plan.contacts_existing},
+        "outreach": {
+            "added": len(plan.outreach),
+            "existing": plan.outreach_existing,
+            "duplicateRows": plan.duplicates,
+        },
+        "followupsScheduled": len(plan.followups),
+        "followupsCancelled": plan.followups_cancelled,
+        "followupsMoved": plan.followups_moved,
+        "ignoredColumns": list(parsed.ignored_columns),
+        "warnings": parsed.warnings,
+    }
 
 
 def _print_summary(file: Path, s: dict, who: str) -> None:

@@ -2,8 +2,8 @@
 
 Two passes. `parse_csv` (transfer/csv_parse.py) reads and checks every row (no
 database): any bad row makes the whole file rejected. Then `plan_import` matches the
-rows against what the user has, and `write_plan` inserts only what is new, in bulk,
-inside the caller's one transaction.
+rows against what the user has, and `write_part` inserts only what is new, in bulk, one
+of the plan's `parts` per transaction of the caller.
 
 Idempotent by natural keys, without extra columns: a job is its (company, role),
 case-insensitively; a contact its email, or its name when the row has no email (as
@@ -24,7 +24,7 @@ follow-ups already there move back, as a new touch moves them) and the company s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -56,9 +56,17 @@ from followups.transfer.csv_parse import ImportRejected, Parsed, Row, RowError, 
 # What the import's callers read from here; the parsing is csv_parse's.
 __all__ = [
     "CHUNK", "ImportRejected", "Parsed", "Plan", "Row", "RowError",
-    "parse_csv", "plan_import", "settle_existing", "write_plan",
+    "parse_csv", "parts", "plan_import", "settle_existing", "write_part",
 ]
 CHUNK = 5000
+# On SQLite a writer holds the database's one write lock: the import writes parts of
+# SQLITE_PART records for up to SQLITE_HOLD_S, commits, then waits SQLITE_PAUSE_S, longer
+# than SQLite's longest busy-wait step (100 ms), so a writer waiting for the lock (an API
+# request, the worker) takes it in between instead of timing out. Bounded by time, not
+# rows: on a loaded machine the lock is held no longer. PostgreSQL writes in one go.
+SQLITE_PART = 500
+SQLITE_HOLD_S = 0.2
+SQLITE_PAUSE_S = 0.11
 
 
 # --- matching and writing -------------------------------------------------------------
@@ -355,18 +363,38 @@ def _first_followup(
     }
 
 
-def write_plan(
-    session: Session, plan: Plan, on_written: Callable[[int], None] | None = None
-) -> None:
-    """Bulk inserts, parents first; executemany in chunks, not one ORM flush per row."""
-    for model, rows in (
-        (Job, plan.jobs),
-        (Contact, plan.contacts),
-        (Outreach, plan.outreach),
-        (FollowUp, plan.followups),
-    ):
+# A part of the import: the rows of each table, parents first.
+Part = list[tuple[type, list[dict]]]
+
+
+def parts(plan: Plan, size: int | None = None) -> Iterator[Part]:
+    """The plan's inserts in parts of about `size` records (None: one part), each to be
+    committed on its own. Jobs and contacts come first, then each outreach with its
+    follow-up in the same part: whatever prefix of the parts was committed, importing
+    the file again adds exactly what is missing (an outreach already there is skipped,
+    and it never lacks the follow-up it was planned with)."""
+    if size is None:
+        yield [(Job, plan.jobs), (Contact, plan.contacts), (Outreach, plan.outreach), (FollowUp, plan.followups)]
+        return
+    for model, rows in ((Job, plan.jobs), (Contact, plan.contacts)):
+        for start in range(0, len(rows), size):
+            yield [(model, rows[start : start + size])]
+    followups: dict[uuid.UUID, list[dict]] = {}
+    for row in plan.followups:
+        followups.setdefault(row["outreach_id"], []).append(row)
+    for start in range(0, len(plan.outreach), size):
+        outreach = plan.outreach[start : start + size]
+        yield [(Outreach, outreach), (FollowUp, [f for o in outreach for f in followups.get(o["id"], ())])]
+
+
+def write_part(session: Session, part: Part) -> int:
+    """Bulk inserts, parents first; executemany in chunks, not one ORM flush per row.
+    The number of records written."""
+    written = 0
+    for model, rows in part:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            session.execute(insert(model.__table__), chunk)
-            if on_written:
-                on_written(len(chunk))
+            if chunk:
+                session.execute(insert(model.__table__), chunk)
+            written += len(chunk)
+    return written
