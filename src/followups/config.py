@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # A streaming replica for the list reads (see followups.replica); unset: all on the primary.
     database_replica_url: str | None = None
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # The SQLite WAL file: past this the worker checkpoints it and truncates it to nothing
+    # (it otherwise grows while a reader is open during a write burst); also its
+    # journal_size_limit.
+    sqlite_wal_max_mb: int = Field(default=64, ge=1)
+    # Digests, and bearer tokens expired or revoked, older than this are deleted by the worker.
+    retention_days: int = Field(default=30, ge=1, le=3650)
     # Request bodies past this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     # Who may create an account through POST /auth/register and the pages: "open",

@@ -94,6 +94,8 @@ def _sqlite_engine(settings: Settings) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        # A WAL file that a checkpoint resets is cut back to this (followups.housekeeping).
+        cur.execute(f"PRAGMA journal_size_limit={int(settings.sqlite_wal_max_mb) * 1024 * 1024}")
         cur.close()
 
     @event.listens_for(engine, "begin")

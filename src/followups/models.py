@@ -187,7 +187,13 @@ AnyUser = User | SignedIn
 
 class ApiToken(Base):
     __tablename__ = "api_token"
-    __table_args__ = (Index(None, "user_id"),)
+    __table_args__ = (
+        Index(None, "user_id"),
+        # The worker's pruning of expired and revoked tokens (followups.housekeeping).
+        Index(None, "expires_at"),
+        Index(None, "revoked_at", sqlite_where=text("revoked_at IS NOT NULL"),
+              postgresql_where=text("revoked_at IS NOT NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
@@ -406,6 +412,13 @@ class Notification(Base):
             "due_at",
             sqlite_where=text("presented_at IS NULL AND cancelled_at IS NULL"),
             postgresql_where=text("presented_at IS NULL AND cancelled_at IS NULL"),
+        ),
+        # The worker's pruning of old digests (followups.housekeeping).
+        Index(
+            "ix_notification_digest_due",
+            "due_at",
+            sqlite_where=text("kind = 'digest'"),
+            postgresql_where=text("kind = 'digest'"),
         ),
     )
 

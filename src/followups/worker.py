@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
 
+from followups import housekeeping
 from followups.config import Settings
 from followups.db import Database
 from followups.delivery import service as delivery
@@ -84,6 +85,8 @@ class Worker:
                 "presented", lambda s, now, batch: present_due(s, self.settings, now=now, batch=batch)
             ),
             "deliveries": self.deliver(),
+            "pruned": housekeeping.prune(self.db, self.settings, now=self.clock()),
+            "checkpointed": housekeeping.checkpoint_wal(self.db, self.settings),
         }
 
     def sync_mailboxes(self) -> int:
