@@ -25,14 +25,18 @@ class JsonHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = message.get("headers") or []
-                json, names = False, set()
+                json = cache = sniff = False
                 for name, value in headers:
                     if name == b"content-type":
                         json = value.startswith(_JSON)
-                    elif name in (_CACHE, _NOSNIFF):
-                        names.add(name)
-                if json and len(names) < 2:
-                    message["headers"] = [*headers, *(h for h in _ADDED if h[0] not in names)]
+                    elif name == _CACHE:
+                        cache = True
+                    elif name == _NOSNIFF:
+                        sniff = True
+                if json and not cache and not sniff:
+                    message["headers"] = [*headers, *_ADDED]
+                elif json and not (cache and sniff):
+                    message["headers"] = [*headers, _ADDED[1] if cache else _ADDED[0]]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
