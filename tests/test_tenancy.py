@@ -25,6 +25,7 @@ ONE_PER_USER = {
 CROSS_USER_INDEXES = {
     "ix_follow_up_unreminded", "ix_notification_unpresented_due", "ix_delivery_pending",
     "ix_app_user_next_digest_at", "ix_mailbox_next_sync_at",
+    "ix_notification_digest_due",  # the worker's pruning of old digests (followups.housekeeping)
 }
 # Plain (non-unique) indexes on id: lookups by id alone (session.get, the worker's claims
 # by id). Allowed on Citus (a shard-local index; such a lookup asks every shard); without

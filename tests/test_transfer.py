@@ -466,3 +466,28 @@ def test_transfer_import_follows_the_users_rules_as_recording_would(cli, tmp_pat
     said = cli("import", str(path), "--user", a).stdout  # again: nothing new, nothing changed
     assert "0 follow-ups scheduled" in said and "Follow-ups already there" not in said
     assert _open_followups(cli, a) == opened
+
+
+def test_transfer_an_import_cut_short_is_completed_by_importing_again(cli, db, tmp_path):
+    from followups.transfer import csv_import
+    from followups.users import service as users
+
+    cli.add_user()
+    lines = ["Company,Role,Date Applied,Contact Name"]
+    lines += [f"Co {i},Role {i},2026-02-{1 + i % 28:02d},P {i}" for i in range(40)]
+    path = write(tmp_path, "cut.csv", "\n".join(lines) + "\n")
+    now = datetime.now(UTC)
+    with db.transaction() as session:  # the first parts committed, then the import died
+        me = users.find_user(session, "ada@example.com")
+        parsed = csv_import.parse_csv(path.open(), tz=me.zone, now=now)
+        plan = csv_import.plan_import(session, me, parsed.rows, now=now)
+        parts = list(csv_import.parts(plan, 15))
+    for part in parts[:-2]:  # jobs, contacts and the first outreach with their follow-ups
+        with db.transaction() as session:
+            csv_import.write_part(session, part)
+    written = len(parts[-3][0][1])
+    summary = cli.json("import", str(path))
+    assert summary["jobs"]["existing"] == 40 and summary["contacts"]["existing"] == 40
+    assert summary["outreach"] == {"added": 40 - written, "existing": written, "duplicateRows": 0}
+    assert summary["followupsScheduled"] == 40 - written
+    assert len(_open_followups(cli, "ada@example.com")) == 40  # every outreach has its follow-up

@@ -65,7 +65,7 @@ CHUNK = 5000
 # request, the worker) takes it in between instead of timing out. Bounded by time, not
 # rows: on a loaded machine the lock is held no longer. PostgreSQL writes in one go.
 SQLITE_PART = 500
-SQLITE_HOLD_S = 0.2
+SQLITE_HOLD_S = 0.5
 SQLITE_PAUSE_S = 0.11
 
 
