@@ -299,7 +299,7 @@ def settle_existing(session: Session, user: User, plan: Plan, *, now: datetime) 
     it would: with one reply settling the job, a reply cancels the job's open follow-ups
     of outreach sent up to it (appointments stay); with the minimum gap, a person's
     pending follow-ups that fall too soon after an imported touch move back. Counted in
-    the plan. Run after `write_plan` (or alone, for a dry run that is rolled back)."""
+    the plan. Run after the parts are written (or alone, for a dry run that is rolled back)."""
     rules = user.rule_set
     if rules.thread_by_job and plan.settles:
         for jid in _with_open(session, user, FollowUp.job_id, plan.settles):
