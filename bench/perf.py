@@ -4,19 +4,24 @@
     .venv/bin/python bench/perf.py --smoke --sqlite-url sqlite:///bench/.out/b.db   # tiny, no wrk
 
 Every server is a real process started here, by the launcher of `followups serve
---workers N` (`followups.serving`: uvicorn, one SO_REUSEPORT socket per process):
-`followups.app:create_app --factory --workers 2 --loop uvloop --http httptools`, no
-access log, and the raw ASGI app (`bench/raw_asgi.py`, psycopg 3 directly, the same SQL
-and the same JSON bytes) with the same settings. The load generator is wrk with one thread on loopback (`--smoke`
-uses a small Python loop instead). On a 2-core machine wrk, both uvicorn workers and
-PostgreSQL share the cores: every figure is for the whole machine.
+--workers N` (`followups.serving`: uvicorn, one SO_REUSEPORT socket per process): the API
+as `followups serve` serves it (`followups.app:create_served_app --factory --loop uvloop
+--http httptools`: its JSON access log, request ids and metrics on), and the limit, the raw
+ASGI app (`bench/raw_asgi.py`: psycopg's AsyncConnectionPool, the API's statements and the
+same JSON bytes, checked before any timing) with the same settings. The load generator is
+wrk with one thread on loopback (`--smoke` uses a small Python loop instead). On a 2-core
+machine wrk, the server processes and PostgreSQL share the cores: every figure is for the
+whole machine, and the server's own CPU per request (its processes' /proc stat) is beside it.
 
 PostgreSQL, in one run:
 - data: `datagen.py` at each size of --sizes (follow-ups), ascending;
 - scaling: at each size, the `today` bucket of a user with 50 due items: the SQL alone
   (psycopg, the raw app's statement) and the API endpoint unloaded (one connection);
-- at --list-size: `/health` of both apps; list throughput of the raw app and the API,
-  alternated; unloaded latency; latency at a fixed --rate; mark-sent throughput.
+- at --list-size: `/health` of both apps; unloaded latency; latency at a fixed --rate;
+  mark-sent throughput (2 processes);
+- the limit (issue 21), at --list-size: the API against the raw app with one server process
+  each, then two (--processes), --limit-connections each: list and mark-sent throughput
+  and CPU per request, raw and API alternated (--rounds), and their ratios.
 SQLite: list throughput and unloaded latency of the API at --sqlite-size.
 
 --before-src serves a second API from a copy of `src/` beside the first, for a
@@ -56,11 +61,12 @@ import raw_asgi
 
 BENCH = Path(__file__).resolve().parent
 PYTHON = sys.executable
-UVICORN = ["--workers", "2", "--loop", "uvloop", "--http", "httptools", "--host", "127.0.0.1"]
+UVICORN = ["--loop", "uvloop", "--http", "httptools", "--host", "127.0.0.1"]
 
-# Targets of issue 6 (2 workers, 2 cores).
+# Targets of issue 6 (2 workers, 2 cores) and, for the ratios, issue 21 (1 and 2 processes).
 TARGETS = {
-    "list_ratio": 0.5,        # API list throughput / raw list throughput, at least
+    "list_ratio": 0.6,        # API list throughput / the raw app's, at least
+    "send_ratio": 0.5,        # API mark-sent throughput / the raw app's, at least
     "p50_ms": 2.0,            # unloaded, below
     "p99_ms": 5.0,            # unloaded, below
     "rate_p99_ms": 25.0,      # at --rate requests/s, below, and no errors
@@ -281,11 +287,12 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
-def server(kind: str, database_url: str, src: str | None = None):
-    """uvicorn with 2 workers: the API (`app`) or the raw ASGI app (`raw`). `src`: run the
-    API from another source tree (a copy of `src/` before a change) for a before/after."""
+def server(kind: str, database_url: str, src: str | None = None, workers: int = 2):
+    """uvicorn with `workers` processes: the API (`app`, as `followups serve` makes it) or the
+    raw ASGI app (`raw`). `src`: run the API from another source tree (a copy of `src/`
+    before a change) for a before/after."""
     port = free_port()
-    target = (["followups.app:create_app", "--factory"] if kind == "app"
+    target = (["followups.app:create_served_app", "--factory"] if kind == "app"
               else ["raw_asgi:app", "--app-dir", str(BENCH)])
     env = {**os.environ, "FOLLOWUPS_DATABASE_URL": database_url}
     if src:
@@ -295,7 +302,8 @@ def server(kind: str, database_url: str, src: str | None = None):
     if src and not (Path(src) / "followups" / "serving.py").exists():
         # A tree from before followups.serving: uvicorn's workers on one shared socket.
         launcher = ["-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen([PYTHON, *launcher, *target, *UVICORN, "--port", str(port)],
+    proc = subprocess.Popen([PYTHON, *launcher, *target, "--workers", str(workers), *UVICORN,
+                             "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -344,7 +352,7 @@ def sql_latency(meta: datagen.Meta, runs: int) -> dict:
     with psycopg.connect(raw_asgi.conninfo(meta.url), autocommit=True) as conn:
         now = datetime.now(UTC)
         start, end = raw_asgi._today(now, ZoneInfo(meta.bench_timezone))
-        args = (meta.bench_user_id, start, end, 200)
+        args = {"uid": meta.bench_user_id, "lower": start, "upper": end, "limit": 200}
         sql = raw_asgi.BUCKETS["today"]
         for _ in range(20):
             conn.execute(sql, args).fetchall()
@@ -369,6 +377,11 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{os.cpu_count()} cores {cpu}, {mem:.0f} GiB, Python {platform.python_version()}, "
             f"SQLite {sqlite3.sqlite_version}")
+
+
+def loadavg() -> str:
+    """The machine's load average (1, 5, 15 minutes): how shared it was."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def pg_version(url: str) -> str:
@@ -424,6 +437,8 @@ def bench_pg(args, drv: Driver, rep: Report) -> None:
                     before = (stack.enter_context(server("app", meta.url, src=args.before_src))
                               if args.before_src else None)
                     main_suite(args, drv, rep, meta, app, raw, before, body)
+                    limit_suite(args, drv, rep, meta, {"raw": raw, **({"before": before} if before else {}),
+                                                       "api": app}, body)
     rep.figures["scaling"] = scaling
     small, big = scaling[0], scaling[-1]
     ratio = big["api_p50_ms"] / small["api_p50_ms"]
@@ -469,24 +484,6 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
         health[name] = drv.run(srv, "/health", seconds=d / 2, connections=c)
         rep.say(f"    {name:6} {health[name].line()}")
     rep.figures["health"] = {k: asdict(v) | {"rps": v.rps} for k, v in health.items()}
-
-    rep.say(f"\n  GET {TODAY}, {c} connections, {' / '.join(apis)} alternated:")
-    runs: dict[str, list[Load]] = {name: [] for name in apis}
-    for _ in range(args.rounds):
-        for name, srv in apis.items():
-            load = drv.run(srv, TODAY, seconds=d, connections=c, token=token)
-            runs[name].append(load)
-            rep.say(f"    {name:6} {load.line()}")
-    mean = {name: statistics.mean(x.rps for x in v) for name, v in runs.items()}
-    ratio = mean["api"] / mean["raw"]
-    rep.say("    mean: " + ", ".join(f"{k} {v:,.0f} req/s" for k, v in mean.items())
-            + f"; API/raw {ratio:.2f}"
-            + (f"; API/before {mean['api'] / mean['before']:.2f}" if before else ""))
-    rep.figures["list"] = {"mean_rps": mean, "ratio": ratio,
-                           "runs": {k: [asdict(x) for x in v] for k, v in runs.items()}}
-    errors = sum(x.errors + x.non2xx for v in runs.values() for x in v)
-    rep.target("list_ratio", ratio >= TARGETS["list_ratio"] and not errors,
-               f"API/raw list throughput {ratio:.2f} (>= {TARGETS['list_ratio']}), {errors} errors")
 
     rep.say("\n  unloaded (1 connection):")
     unloaded = {}
@@ -535,15 +532,19 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
     # the due day, follow-ups the worker has reminded (the send also cancels the reminder).
     users = len({t for t, _ in meta.sends})
     names = list(apis)  # the raw app too: the limit of a send
-    pairs = meta.sends
+    pairs = meta.sends[:len(meta.sends) // 2]  # the other half for the limit's (limit_suite)
     part = len(pairs) // (2 * len(names))
     shares = {(case, name): pairs[(2 * i + j) * part:(2 * i + j + 1) * part]
               for i, name in enumerate(names) for j, case in enumerate(("ahead", "reminded"))}
-    # The raw app's send does what the API's does: its answer is what the API then shows.
+    # The raw app's send does what the API's does: its answer is what the API then shows,
+    # as the API's own send answers what it then shows.
     sender, probe = shares["ahead", "raw"].pop()
     status, body = get(f"{raw.base}/followups/{probe}/send", sender, method="PATCH")
     same = status == 200 and body == get(f"{app.base}/followups/{probe}", sender)[1]
     rep.say(f"\n  the raw app's mark-sent answers what the API then shows for that follow-up: {same}")
+    sender, probe = shares["ahead", "api"].pop()
+    status, body = get(f"{app.base}/followups/{probe}/send", sender, method="PATCH")
+    assert status == 200 and body == get(f"{app.base}/followups/{probe}", sender)[1]
     assert same, "the raw app's send must do what the API's does"
     reminded = remind(meta.url, [fid for (case, _), share in shares.items() if case == "reminded"
                                  for _, fid in share])
@@ -569,6 +570,72 @@ def main_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, app: Server, 
     rep.target("send_rps", worst >= TARGETS["send_rps"] and not errors,
                f"mark-sent {ahead.rps:,.0f}/s ahead of the reminder, {due.rps:,.0f}/s cancelling it "
                f"(both >= {TARGETS['send_rps']:.0f}), {errors} errors")
+
+
+def limit_suite(args, drv: Driver, rep: Report, meta: datagen.Meta, two: dict[str, Server],
+                body: bytes) -> None:
+    """The API against the limit (issue 21): with one server process each, then two (`two`,
+    running already), --limit-connections, the list and mark-sent of the raw app and the
+    API alternated (raw first, then API first, ...: a drifting machine favours neither),
+    req/s and each server's CPU per request; the ratios judged against TARGETS."""
+    c, rounds = args.limit_connections, args.rounds
+    pairs = meta.sends[len(meta.sends) // 2:]  # each follow-up sent once, by one server
+    runs_per_share = len(args.processes) * rounds * len(two)
+    part = len(pairs) // runs_per_share
+    shares = [pairs[i * part:(i + 1) * part] for i in range(runs_per_share)]
+    rep.say(f"\n  the limit: the API against the raw app, {c} connections, alternated; {loadavg()}")
+    figures: dict[str, dict] = {}
+    for procs in args.processes:
+        with contextlib.ExitStack() as stack:
+            if procs == 2:
+                servers = two
+            else:
+                servers = {name: stack.enter_context(server(
+                    "raw" if name == "raw" else "app", meta.url, workers=procs,
+                    src=args.before_src if name == "before" else None)) for name in two}
+                for name, srv in servers.items():
+                    same = check(srv, meta) == body
+                    assert same, f"{name} with {procs} process answers other bytes than the API"
+            rep.say(f"\n  {procs} server process{'es' if procs > 1 else ''} each "
+                    "(the list's bytes checked the same before timing):")
+            loads: dict[str, dict[str, list[Load]]] = {"list": {n: [] for n in servers},
+                                                       "send": {n: [] for n in servers}}
+            for what in ("list", "send"):
+                for i in range(rounds):
+                    order = list(servers) if i % 2 == 0 else list(servers)[::-1]
+                    for name in order:
+                        if what == "list":
+                            load = drv.run(servers[name], TODAY, seconds=args.duration, connections=c,
+                                           token=meta.bench_token)
+                        else:
+                            share = shares.pop()
+                            load = drv.run(servers[name], "/", seconds=args.duration / 2,
+                                           connections=c, sends=share)
+                            if load.requests > len(share):
+                                rep.say(f"    (ran out of the {len(share):,} open follow-ups: "
+                                        "raise --send-pool)")
+                        loads[what][name].append(load)
+                        rep.say(f"    {what:4} {name:6} {load.line()}")
+            figures[f"{procs}"] = {}
+            for what, target in (("list", "list_ratio"), ("send", "send_ratio")):
+                rps = {n: statistics.mean(x.rps for x in v) for n, v in loads[what].items()}
+                cpu = {n: statistics.mean(x.cpu_ms for x in v) for n, v in loads[what].items()}
+                ratio = rps["api"] / rps["raw"]
+                errors = sum(x.errors + x.non2xx for v in loads[what].values() for x in v)
+                figures[f"{procs}"][what] = {"rps": rps, "cpu_ms": cpu, "ratio": ratio,
+                                             "runs": {n: [asdict(x) for x in v]
+                                                      for n, v in loads[what].items()}}
+                rep.say(f"    {what} mean: " + ", ".join(
+                    f"{n} {rps[n]:,.0f} req/s {cpu[n]:.2f} ms CPU/req" for n in servers)
+                    + f"; API/raw {ratio:.2f}, CPU API/raw {cpu['api'] / cpu['raw']:.2f}"
+                    + (f"; API/before {rps['api'] / rps['before']:.2f}" if "before" in rps else ""))
+                rep.target(f"{target}_{procs}p", ratio >= TARGETS[target] and not errors,
+                           f"{procs} process{'es' if procs > 1 else ''}: API/raw {what} throughput "
+                           f"{ratio:.2f} (>= {TARGETS[target]}; {rps['api']:,.0f} against "
+                           f"{rps['raw']:,.0f} req/s, CPU {cpu['api']:.2f} against {cpu['raw']:.2f} "
+                           f"ms a request), {errors} errors")
+    rep.figures["limit"] = figures
+    rep.figures["list"] = {p: f["list"] for p, f in figures.items()}
 
 
 def remind(url: str, followup_ids: list[str]) -> int:
@@ -672,8 +739,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per load run")
     parser.add_argument("--rounds", type=int, default=2, help="raw/API alternations")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--limit-connections", type=int, default=8,
+                        help="connections of the limit's runs (API against the raw app)")
+    parser.add_argument("--processes", default="1,2",
+                        help="server processes of the limit's runs (each of API and raw app)")
     parser.add_argument("--send-connections", type=int, default=8)
-    parser.add_argument("--send-pool", type=int, default=96_000,
+    parser.add_argument("--send-pool", type=int, default=192_000,
                         help="open follow-ups for mark-sent (each is sent once)")
     parser.add_argument("--senders", type=int, default=8, help="users sharing --send-pool")
     parser.add_argument("--rate", type=float, default=750.0)
@@ -689,9 +760,10 @@ def main() -> None:
                         help="tiny sizes, short runs, a Python loop instead of wrk; no targets")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
+    args.processes = [int(p) for p in args.processes.split(",")]
     if args.smoke:
         args.sizes, args.list_size, args.sqlite_size = [300, 1000], 1000, 1000
-        args.duration, args.rounds, args.send_pool, args.senders, args.sql_runs = 0.6, 1, 60, 2, 50
+        args.duration, args.rounds, args.send_pool, args.senders, args.sql_runs = 0.6, 1, 160, 2, 50
     if args.pg_url and args.list_size not in args.sizes:
         parser.error("--list-size must be one of --sizes")
     if not (args.pg_url or args.sqlite_url):
@@ -699,7 +771,7 @@ def main() -> None:
     rep = Report(args.smoke)
     rep.say(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; load: "
             f"{'a sequential Python loop (smoke)' if args.smoke else 'wrk -t1'}; "
-            f"server: followups.serving (uvicorn) {' '.join(UVICORN[:6])}")
+            f"server: followups.serving (uvicorn) {' '.join(UVICORN[:4])}; {loadavg()}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         drv = Driver(args.smoke, Path(tmp), 0 if args.smoke else args.wait_quiet)
