@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc come from docs.install, on the package's own assets
         redoc_url=None,
+        telemetry=_opentelemetry(),
     )
     app.state.settings = settings
     app.state.db = database
@@ -92,6 +94,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(web.router)
     app.mount("/static", web.static_files(), name="static")
     return app
+
+
+def _opentelemetry() -> dict | None:
+    """FastAPI's own OpenTelemetry spans and metrics, on when the process is set up for
+    OpenTelemetry (an `OTEL_...` variable, or FastAPI's auto-configuration asked for).
+    Otherwise off: FastAPI would look up the three global providers on every request to
+    find them unconfigured, about 1 % of a list's CPU (bench/RESULTS.md). Request ids, the
+    JSON access log and the Prometheus metrics (followups.observability) are ours, always."""
+    if os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE") or any(name.startswith("OTEL_") for name in os.environ):
+        return None  # FastAPI's defaults
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_served_app() -> FastAPI:
