@@ -8,7 +8,7 @@ work and nothing else.
 Served as the API is (bench/perf.py: the same launcher, uvicorn with uvloop and httptools, no
 access log, the same number of processes). No framework, no ORM, no validation models, no
 thread: each request takes an autocommit connection from the process's async pool (opened at
-start-up, as many connections as the API's pool: `DB_POOL_SIZE`, default 10, each in UTC) and
+start-up, as many connections as the API's pool: `FOLLOWUPS_DB_POOL_SIZE`, default 10, each in UTC) and
 sends the API's statements, with the API's parameters, over psycopg's async protocol:
 
 - the list: the bearer token's user (the API's sign-in, the same columns), then the bucket
@@ -167,7 +167,7 @@ class Raw:
 
     async def open(self) -> None:
         # In each worker process, at its start-up: connections opened before the first request.
-        size = int(os.environ.get("DB_POOL_SIZE", "10"))
+        size = int(os.environ.get("FOLLOWUPS_DB_POOL_SIZE", "10"))  # the API's setting, its default
         self.pool = AsyncConnectionPool(
             conninfo(os.environ["FOLLOWUPS_DATABASE_URL"]), min_size=size, max_size=size,
             kwargs={"autocommit": True}, configure=_utc, open=False)
