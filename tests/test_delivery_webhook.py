@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -87,8 +88,10 @@ def receiver() -> Iterator[Receiver]:
 LOCAL = Policy(allow_private=True, timeout_s=2.0)
 
 
-def post(url: str, *, timeout_s: float = 2.0, secret: str = SECRET, policy: Policy = LOCAL) -> None:
-    post_webhook(url, secret, PAYLOAD, delivery_id="d-123", now=NOW, timeout_s=timeout_s, policy=policy)
+def post(url: str, *, timeout_s: float = 2.0, deadline_s: float = 10.0, secret: str = SECRET,
+         policy: Policy = LOCAL) -> None:
+    asyncio.run(post_webhook(url, secret, PAYLOAD, delivery_id="d-123", now=NOW, timeout_s=timeout_s,
+                             deadline_s=deadline_s, policy=policy))
 
 
 def test_post_arrives_once_signed(receiver):
@@ -182,3 +185,61 @@ def test_slow_receiver_times_out_within_bounds(receiver):
     assert "timed out" in str(caught.value)
     assert elapsed < timeout_s + 1
     assert len(receiver.requests) == 1
+
+
+class Trickle:
+    """Accepts a request, then sends its answer's header one byte every `every_s`
+    (each read is quick: no per-read timeout trips), or, with `every_s=None`, never a byte."""
+
+    def __init__(self, every_s: float | None) -> None:
+        self.every_s = every_s
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.requests = 0
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.requests += 1
+                if self.every_s is None:
+                    self.stopped.wait()
+                    return
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                    if self.stopped.wait(self.every_s):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("every_s", [0.2, None], ids=["trickles", "never-answers"])
+def test_one_deadline_bounds_the_whole_attempt(every_s):
+    """httpx's timeouts are per read: a byte every 0.2 s never trips a 5 s read timeout. The
+    deadline cuts the whole attempt off (connect, headers, body), before any read timeout."""
+    trickle = Trickle(every_s)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            post(trickle.url, timeout_s=5.0, deadline_s=1.5)
+        elapsed = time.monotonic() - started
+    finally:
+        trickle.close()
+    assert 1.4 < elapsed < 2.5
+    assert caught.value.permanent is False
+    assert "timed out" in str(caught.value) and "1.5 s" in str(caught.value)
+    assert trickle.requests == 1

@@ -6,6 +6,7 @@ spelling, are refused unless FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE allows private netw
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -92,24 +93,26 @@ def test_the_setting_allows_private_networks_but_not_link_local(app, api, ada):
 # At each delivery: a URL saved before this check (or under the setting, since turned off),
 # or a name whose DNS answer changed, is a failed attempt with the reason, never a crash.
 
+def post(url: str, policy: Policy) -> None:
+    asyncio.run(post_webhook(url, SECRET, {"id": "n1"}, delivery_id="d-1", now=NOW, timeout_s=2, deadline_s=5,
+                             policy=policy))
+
+
 def test_delivery_refuses_a_name_resolving_to_loopback_and_retries_later():
     with_receiver = WebhookReceiver().start()
     try:
         port = with_receiver.url.split(":")[2].split("/")[0]
         with pytest.raises(DeliveryError) as caught:
-            post_webhook(f"http://localhost:{port}/hook", SECRET, {"id": "n1"}, delivery_id="d-1", now=NOW,
-                         timeout_s=2, policy=Policy())
+            post(f"http://localhost:{port}/hook", Policy())
         assert "webhook address refused: localhost resolves to 127.0.0.1, a loopback address" in str(caught.value)
         assert caught.value.permanent is False  # a name: its answer may change back
         with pytest.raises(DeliveryError) as caught:
-            post_webhook(with_receiver.url, SECRET, {"id": "n1"}, delivery_id="d-1", now=NOW, timeout_s=2,
-                         policy=Policy())
+            post(with_receiver.url, Policy())
         assert caught.value.permanent is True  # the URL names the address itself
         assert with_receiver.received == []
 
         # Allowed, the connection goes to the address checked; Host still names the URL's host.
-        post_webhook(f"http://localhost:{port}/hook", SECRET, {"id": "n1"}, delivery_id="d-1", now=NOW,
-                     timeout_s=2, policy=Policy(allow_private=True))
+        post(f"http://localhost:{port}/hook", Policy(allow_private=True))
         assert [r.headers["host"] for r in with_receiver.received] == [f"localhost:{port}"]
     finally:
         with_receiver.stop()

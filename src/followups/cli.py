@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from followups import __version__, commands
+from followups import __version__, commands, stopping
 from followups.commands.common import error_line
 from followups.config import Settings
 from followups.db import Database
@@ -73,11 +73,13 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    pass
+    if ctx.invoked_subcommand != "worker":  # only the worker keeps the signals caught at start-up
+        stopping.release()
 
 
 @app.command()
@@ -147,9 +149,10 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one sweep and ex
     settings = Settings()
     database = Database(settings)
     try:
-        if settings.is_sqlite:  # the embedded default sets itself up, as `serve` does
+        if settings.is_sqlite and not stopping.requested.is_set():  # the embedded default sets itself up
             upgrade(database.engine)
-        Worker(database, settings).run(once=once)
+        # A SIGTERM since the command started (followups.stopping) stops it at once.
+        Worker(database, settings, stopping=stopping.requested).run(once=once)
     finally:
         database.dispose()
 

@@ -66,7 +66,13 @@ class Settings(BaseSettings):
     worker_interval_s: float = Field(default=5.0, gt=0)
     worker_batch: int = Field(default=1000, ge=1, le=100_000)
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
-    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)  # connecting, and each read or write
+    # One attempt of a delivery, whole (connect, headers, body; SMTP session): past this it
+    # is cut off, recorded as failed and retried with backoff. A delivery's lease outlives it,
+    # so no second worker takes an attempt still alive; SIGTERM exits within it.
+    delivery_deadline_s: float = Field(default=10.0, gt=0, le=300)
+    delivery_concurrency: int = Field(default=16, ge=1, le=1000)  # attempts at once, in all
+    delivery_per_host: int = Field(default=4, ge=1, le=1000)  # at once to one receiver (scheme, host, port)
     # Webhooks to loopback and private networks (a self-hosted home set-up); off, a webhook
     # URL must resolve to public addresses only (followups.outbound).
     webhook_allow_private: bool = False
@@ -77,13 +83,15 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     secret_key_file: str | None = None
 
-    # The mailbox sync (a lane of the worker of its own).
+    # The mailbox sync (a lane of the worker, in a process of its own).
     mailbox_sync_interval_s: float = Field(default=300.0, gt=0)
     mailbox_timeout_s: float = Field(default=20.0, gt=0)  # each socket operation
     mailbox_budget_s: float = Field(default=120.0, gt=0)  # one mailbox's whole sync
     mailbox_lookback_days: int = Field(default=90, ge=1, le=3650)  # the first sync reads back this far
     mailbox_threads: int = Field(default=4, ge=1, le=64)  # mailboxes synced at once
     mailbox_max_backoff_s: float = Field(default=3600.0, gt=0)
+    # The mail lane's process runs at this much lower CPU priority (os.nice; 0: the same).
+    mailbox_nice: int = Field(default=10, ge=0, le=19)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,10 +1,18 @@
-"""The worker: turns due state into notifications and delivers them.
+"""The worker: turns due state into notifications and delivers them, in three lanes that
+never wait on each other.
 
-Each step claims a batch and commits it in one transaction; a step repeats until it
-finds nothing, then the loop sleeps. Any number of workers can run (PostgreSQL: SKIP
-LOCKED claims; SQLite: one writer at a time). SIGTERM or SIGINT lets the current batch
-finish, then the worker exits. `followups serve` runs one in a thread of its own
-(BackgroundWorker) on the embedded SQLite default, so `make run` sends reminders too.
+- reminders, digests and presenting (this loop): each step claims a batch and commits it in
+  one transaction, repeats until it finds nothing, then the loop sleeps;
+- deliveries (delivery.lane, a thread of its own): attempts at once, bounded in all and per
+  receiver, each whole within `delivery_deadline_s`;
+- the mailbox sync (mailbox.lane, a process of its own: its parsing never takes the GIL from
+  the reminders).
+
+Any number of workers can run (PostgreSQL: SKIP LOCKED claims; SQLite: one writer at a
+time). SIGTERM or SIGINT: the current batch finishes, the attempts in flight end (by their
+deadline), the mail lane stops, and the worker exits: within the deadline. `followups serve`
+runs one in a thread of its own (BackgroundWorker) on the embedded SQLite default, so
+`make run` sends reminders too. `--once` (run(once=True)) runs each lane once, inline.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
@@ -21,11 +29,10 @@ from sqlalchemy.exc import OperationalError
 from followups import housekeeping
 from followups.config import Settings
 from followups.db import Database
-from followups.delivery import service as delivery
-from followups.delivery.errors import DeliveryError
+from followups.delivery.lane import DeliveryLane
+from followups.mailbox import lane as mail_lane
 from followups.mailbox import secret
 from followups.mailbox.imap import Pool
-from followups.mailbox.sync import claim_due, sync_mailbox
 from followups.migrate import is_at_head
 from followups.notifications.digests import make_digests
 from followups.notifications.presenting import present_due
@@ -34,14 +41,21 @@ from followups.notifications.reminders import sweep_reminders
 log = logging.getLogger("followups.worker")
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Worker:
-    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] | None = None):
+    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime] | None = None,
+                 *, stopping: threading.Event | None = None):
         self.db = db
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.stopping = threading.Event()
+        self.clock = clock or utcnow
+        # Set by SIGTERM/SIGINT, or by whoever runs the worker (followups.stopping at start-up).
+        self.stopping = stopping or threading.Event()
         secret.configure(settings)  # the key file is made on first start
-        self.imap_pool = Pool()  # the mailboxes' IMAP sessions, kept between their syncs
+        self.imap_pool = Pool()  # the mailboxes' IMAP sessions, kept between their syncs (inline)
+        self.deliveries = DeliveryLane(db, settings, self.clock)
 
     def _drain(self, name: str, step: Callable[..., int]) -> int:
         total = 0
@@ -55,71 +69,33 @@ class Worker:
             log.info("%s: %d", name, total)
         return total
 
-    def deliver(self) -> int:
-        total = 0
-        while not self.stopping.is_set():
-            with self.db.transaction() as session:
-                batch = delivery.claim_deliveries(session, now=self.clock(), batch=self.settings.worker_batch)
-            # The claimed batch is finished even when a stop was asked for meanwhile.
-            for job in batch:
-                error = None
-                try:
-                    delivery.send(job, self.settings, now=self.clock())
-                except DeliveryError as exc:
-                    error = exc
-                    log.warning("delivery %s (%s) failed: %s", job.delivery_id, job.channel, exc)
-                with self.db.transaction() as session:
-                    delivery.record(session, job, error, now=self.clock(),
-                                    max_attempts=self.settings.delivery_max_attempts)
-            total += len(batch)
-            if len(batch) < self.settings.worker_batch:
-                break
-        return total
-
-    def tick(self) -> dict[str, int]:
-        """One sweep of every step, each until it finds nothing left to do."""
-        return {
+    def sweep(self) -> dict[str, int]:
+        """The reminders lane, once: every step until it finds nothing left to do."""
+        counts = {
             "reminders": self._drain("reminders", sweep_reminders),
             "digests": self._drain("digests", make_digests),
             "presented": self._drain(
                 "presented", lambda s, now, batch: present_due(s, self.settings, now=now, batch=batch)
             ),
-            "deliveries": self.deliver(),
             "pruned": housekeeping.prune(self.db, self.settings, now=self.clock()),
             "checkpointed": housekeeping.checkpoint_wal(self.db, self.settings),
         }
+        if any(counts.values()):
+            self.deliveries.poke()  # what was made may have deliveries: no need to wait
+        return counts
+
+    def deliver(self) -> int:
+        """Every delivery due now (the deliveries lane, once, inline)."""
+        return self.deliveries.drain(self.stopping)
+
+    def tick(self) -> dict[str, int]:
+        """One sweep of the reminders lane, then the deliveries it made, inline."""
+        return {**self.sweep(), "deliveries": self.deliver()}
 
     def sync_mailboxes(self) -> int:
-        """One round of the mailbox lane: the due mailboxes, a few at once, each within its
-        own time budget. Never called from `tick`: a slow mail server must not delay the
-        reminders, so the loop runs this lane in a thread of its own (`run`)."""
-        total = 0
-        threads = self.settings.mailbox_threads
-
-        def one(claimed):
-            return sync_mailbox(self.db, self.settings, claimed, clock=self.clock, pool=self.imap_pool)
-
-        with ThreadPoolExecutor(threads, "followups-mailbox") as pool:
-            while not self.stopping.is_set():
-                with self.db.transaction() as session:
-                    claimed = claim_due(session, self.settings, now=self.clock(), batch=threads)
-                for report in pool.map(one, claimed):
-                    total += 1
-                    if report.recorded:
-                        log.info("mailbox: %s", report.recorded)
-                if len(claimed) < threads:
-                    break
-        return total
-
-    def _mail_lane(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.sync_mailboxes()
-            except OperationalError as exc:
-                log.warning("mailbox sync failed, retrying: %s", type(exc.orig).__name__)
-            except Exception:  # the lane must outlive any one failure; the reminders go on regardless
-                log.exception("mailbox sync failed")
-            self.stopping.wait(min(self.settings.worker_interval_s, 5.0))
+        """One round of the mailbox lane, inline (--once, tests)."""
+        return mail_lane.sync_due(self.db, self.settings, clock=self.clock, pool=self.imap_pool,
+                                  stopping=self.stopping)
 
     def wait_for_schema(self) -> bool:
         """Until the database answers and is migrated to this code's head (a worker may start
@@ -144,36 +120,42 @@ class Worker:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stopping.set())
-        if not once and not self.wait_for_schema():
+        if once:
+            counts = self.tick()
+            counts["mailboxes"] = self.sync_mailboxes()
+            self.imap_pool.close()
+            log.info("one sweep done: %s", counts)
+            return
+        if not self.wait_for_schema():
             log.info("stopped")
             return
-        lane = None
-        if not once:
-            lane = threading.Thread(target=self._mail_lane, name="followups-mail-lane", daemon=True)
-            lane.start()
+        mail = mail_lane.MailProcess(self.settings, self.clock).start()
+        deliveries = threading.Thread(target=self._delivery_lane, name="followups-deliveries", daemon=True)
+        deliveries.start()
         try:
-            self._loop(once)
+            self._loop()
         finally:
-            if lane is not None:
-                self.stopping.set()
-                lane.join(self.settings.mailbox_budget_s + 5)
-            self.imap_pool.close()
+            self.stopping.set()
+            until = time.monotonic() + self.settings.delivery_deadline_s
+            mail.interrupt()
+            deliveries.join()  # the attempts in flight end by their deadline
+            mail.stop(max(until - time.monotonic(), 1.0))
         log.info("stopped")
 
-    def _loop(self, once: bool) -> None:
+    def _delivery_lane(self) -> None:
         while not self.stopping.is_set():
             try:
-                counts = self.tick()
-            except OperationalError as exc:  # the database went away: the batch rolled back
-                if once:
-                    raise
-                log.warning("sweep failed, retrying: %s", type(exc.orig).__name__)
+                self.deliveries.run(self.stopping)
+            except Exception:  # the lane must outlive any one failure; the reminders go on regardless
+                log.exception("deliveries failed")
                 self.stopping.wait(self.settings.worker_interval_s)
-                continue
-            if once:
-                counts["mailboxes"] = self.sync_mailboxes()
-                log.info("one sweep done: %s", counts)
-                return
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.sweep()
+            except OperationalError as exc:  # the database went away: the batch rolled back
+                log.warning("sweep failed, retrying: %s", type(exc.orig).__name__)
             self.stopping.wait(self.settings.worker_interval_s)
 
 

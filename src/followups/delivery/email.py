@@ -9,9 +9,12 @@ problems (greeting, STARTTLS, login) are temporary; a 5xx reply to the message i
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
+import socket
 import ssl
+import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -123,9 +126,36 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {_one_line(message)}"
 
 
+class _Cutoff:
+    """The deadline of a whole SMTP session: at it, the socket is shut down, which ends
+    whatever read or write is waiting (a server that trickles its replies never trips a
+    per-read timeout)."""
+
+    def __init__(self, client: smtplib.SMTP, deadline_s: float | None) -> None:
+        self.client, self.fired = client, False
+        self.timer = threading.Timer(deadline_s, self._fire) if deadline_s is not None else None
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self.client.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Cutoff:
+        if self.timer is not None:
+            self.timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 def send_email(settings: Settings, *, to: str, subject: str, text: str, html: str,
-               message_id: str) -> None:
-    """Send one message (text/plain with a text/html alternative); raises DeliveryError."""
+               message_id: str, deadline_s: float | None = None) -> None:
+    """Send one message (text/plain with a text/html alternative); raises DeliveryError.
+    ``deadline_s``: the whole session's bound (connect, greeting, login, the message)."""
     if not settings.smtp_host:
         raise DeliveryError("SMTP is not configured", permanent=True)
     try:
@@ -135,15 +165,20 @@ def send_email(settings: Settings, *, to: str, subject: str, text: str, html: st
         raise DeliveryError(f"cannot build the message: {exc}", permanent=True) from exc
 
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout_s
+    if deadline_s is not None:
+        timeout = min(timeout, deadline_s)
     where = f"SMTP {host}:{port}"
     phase = "connect"
+    if settings.smtp_security == "ssl":
+        client = smtplib.SMTP_SSL(timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(timeout=timeout)
+    cutoff = _Cutoff(client, deadline_s)
     try:
-        if settings.smtp_security == "ssl":
-            client = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                      context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        with client:
+        with cutoff, client:
+            code, greeting = client.connect(host, port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, greeting)
             if settings.smtp_security == "starttls":
                 phase = "STARTTLS"
                 client.starttls(context=ssl.create_default_context())
@@ -159,31 +194,36 @@ def send_email(settings: Settings, *, to: str, subject: str, text: str, html: st
                                 permanent=all(500 <= c < 600 for c in codes))
     except DeliveryError:
         raise
-    except smtplib.SMTPRecipientsRefused as exc:
+    except (smtplib.SMTPException, OSError) as exc:
+        if cutoff.fired:
+            raise DeliveryError(f"{where} {phase}: no complete answer within the deadline of "
+                                f"{deadline_s:g} s") from None
+        raise _failure(exc, where, phase, settings) from None
+
+
+def _failure(exc: smtplib.SMTPException | OSError, where: str, phase: str, settings: Settings) -> DeliveryError:
+    """What an SMTP failure in `phase` means: temporary or permanent, never the password."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(_reply(c, m) for c, m in exc.recipients.values())
-        raise DeliveryError(_scrub(f"{where} refused the recipient: {detail}", settings),
-                            permanent=bool(codes) and all(500 <= c < 600 for c in codes)) from None
-    except smtplib.SMTPNotSupportedError as exc:
+        return DeliveryError(_scrub(f"{where} refused the recipient: {detail}", settings),
+                             permanent=bool(codes) and all(500 <= c < 600 for c in codes))
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
         # In "send": the message needs an extension the server lacks (SMTPUTF8): permanent.
         # Before it (STARTTLS or AUTH not offered): the server's set-up, not this message.
-        raise DeliveryError(_scrub(f"{where} {phase}: not supported: {exc}", settings),
-                            permanent=phase == "send") from None
-    except smtplib.SMTPAuthenticationError as exc:
+        return DeliveryError(_scrub(f"{where} {phase}: not supported: {exc}", settings),
+                             permanent=phase == "send")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
         # Wrong credentials are the server's configuration, not this message: retried, so
         # a corrected password (and worker restart) still delivers. Never echo the password.
-        raise DeliveryError(_scrub(f"{where} login failed: {_reply(exc.smtp_code, exc.smtp_error)}",
-                                   settings)) from None
-    except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
-        raise DeliveryError(_scrub(f"{where} {phase}: {_reply(exc.smtp_code, exc.smtp_error)}",
-                                   settings)) from None
-    except smtplib.SMTPResponseException as exc:
+        return DeliveryError(_scrub(f"{where} login failed: {_reply(exc.smtp_code, exc.smtp_error)}", settings))
+    if isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
+        return DeliveryError(_scrub(f"{where} {phase}: {_reply(exc.smtp_code, exc.smtp_error)}", settings))
+    if isinstance(exc, smtplib.SMTPResponseException):
         # SMTPSenderRefused, SMTPDataError and other replies: 5xx permanent, else temporary,
         # but only for the message itself; a 5xx while setting up the session is retried.
         code = exc.smtp_code
-        raise DeliveryError(_scrub(f"{where} {phase}: {_reply(code, exc.smtp_error)}", settings),
-                            permanent=phase == "send" and 500 <= code < 600) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        # Disconnects, refused connections, DNS failures, timeouts, TLS errors.
-        raise DeliveryError(_scrub(f"{where} {phase}: {type(exc).__name__}: {exc}",
-                                   settings)) from None
+        return DeliveryError(_scrub(f"{where} {phase}: {_reply(code, exc.smtp_error)}", settings),
+                             permanent=phase == "send" and 500 <= code < 600)
+    # Disconnects, refused connections, DNS failures, timeouts, TLS errors.
+    return DeliveryError(_scrub(f"{where} {phase}: {type(exc).__name__}: {exc}", settings))

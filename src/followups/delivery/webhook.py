@@ -8,11 +8,12 @@ more than once (at-least-once), always with the same id.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import re
-import time
 from datetime import datetime
 
 import httpx
@@ -64,8 +65,16 @@ def _snippet(data: bytes) -> str:
     return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…"
 
 
-def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now: datetime,
-                 timeout_s: float, policy: outbound.Policy) -> None:
+def client(timeout_s: float) -> httpx.AsyncClient:
+    """The client a worker's deliveries share (its connections kept between them):
+    ``timeout_s`` bounds connecting and each read or write; redirects never followed."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_connections=None, max_keepalive_connections=20))
+
+
+async def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now: datetime,
+                       timeout_s: float, deadline_s: float, policy: outbound.Policy,
+                       via: httpx.AsyncClient | None = None) -> None:
     """POST the payload; returns on a 2xx answer, raises DeliveryError otherwise.
 
     Temporary: 408, 429, 5xx, timeouts and connection errors, a host that does not
@@ -73,15 +82,18 @@ def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now:
     followed: the URL must be fixed), an invalid URL or payload, a URL naming a refused
     address itself. The host is resolved and checked here (followups.outbound), at each
     attempt, and the connection goes to the address checked, not to a second DNS answer.
-    ``timeout_s`` bounds connecting and each read or write (httpx has no total timeout).
-    The error message names neither the URL (it may carry a token) nor the secret.
+    ``timeout_s`` bounds connecting and each read or write; ``deadline_s`` the whole
+    attempt (the address check, connect, headers, the start of a failed answer's body): a
+    receiver that trickles a byte at a time is cut off there. ``via``: a shared client (else
+    one for this attempt). The error message names neither the URL (it may carry a token)
+    nor the secret.
     """
     try:
         body = encode(payload)
     except (TypeError, ValueError) as exc:
         raise DeliveryError(f"cannot encode the webhook payload: {exc}", permanent=True) from exc
     try:
-        target = outbound.check_url(url, policy)
+        target = await asyncio.to_thread(outbound.check_url, url, policy)  # a DNS look-up: not on the loop
     except outbound.Refused as exc:
         raise DeliveryError(f"webhook address refused: {exc}", permanent=exc.literal) from None
     except outbound.Unresolved as exc:
@@ -102,20 +114,18 @@ def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now:
         SIGNATURE_HEADER: sign(secret, timestamp, body),
         "Host": httpx.URL(url).netloc.decode("ascii"),
     }
-    deadline = time.monotonic() + timeout_s
+    head, status = b"", None
     try:
-        with (
-            httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False,
-                         trust_env=False) as client,
-            client.stream("POST", pinned, content=body, headers=headers, extensions=extensions) as response,
-        ):
+        async with asyncio.timeout(deadline_s), contextlib.AsyncExitStack() as stack:
+            http = via or await stack.enter_async_context(client(timeout_s))
+            response = await stack.enter_async_context(
+                http.stream("POST", pinned, content=body, headers=headers, extensions=extensions))
             status = response.status_code
             if 200 <= status < 300:
                 return  # the body is not read: nothing in it matters
-            head = b""
-            for chunk in response.iter_raw():
+            async for chunk in response.aiter_raw():
                 head += chunk
-                if len(head) >= _MAX_ERROR_BODY or time.monotonic() > deadline:
+                if len(head) >= _MAX_ERROR_BODY:
                     break
     except httpx.UnsupportedProtocol as exc:
         raise DeliveryError(f"webhook URL not usable: {exc}", permanent=True) from None
@@ -124,6 +134,11 @@ def post_webhook(url: str, secret: str, payload: dict, *, delivery_id: str, now:
     except httpx.TimeoutException as exc:
         raise DeliveryError(f"webhook timed out after {timeout_s:g} s "
                             f"({type(exc).__name__})") from None
+    except TimeoutError:
+        if status is None:
+            raise DeliveryError(f"webhook timed out: no complete answer within the deadline of "
+                                f"{deadline_s:g} s") from None
+        # A failed answer whose body trickled: cut short at the deadline, its status stands.
     except httpx.TransportError as exc:
         raise DeliveryError(f"webhook not reachable: {type(exc).__name__}: {exc}") from None
     except httpx.HTTPError as exc:  # anything else httpx raises: retried
