@@ -5,18 +5,25 @@
 
 A Dovecot is started on a free loopback port as the tests start it (tests/mailservers.py);
 --mailboxes IMAP users get --messages messages each, --involved of them with the user's
-contacts (bench/mail_sync.py's mailbox). Then twice on a fresh schema, with --due due
-follow-ups (bench/sweep.py's rows): the worker's reminder sweep (its `reminders` step, batch
-by batch until nothing is due) is timed alone, and again while the worker's mail lane
-(`Worker.sync_mailboxes`, in a thread of its own as `Worker.run` has it) syncs every
-mailbox, round after round (the first round reads everything, the next ones find nothing
-new), for as long as the sweep runs. Printed: both rates and their ratio. The database
-named by --url is emptied.
+contacts (bench/mail_sync.py's mailbox). Then, each time on a fresh schema with --due due
+follow-ups (bench/sweep.py's rows), the worker's reminder sweep (its `reminders` step, batch
+by batch, again until every due follow-up has its reminder: a sweep skips the users another
+writer holds, and the worker's next sweep takes them) is timed:
+  - alone;
+  - while the worker's mail lane syncs every mailbox, as `Worker.run` runs it: in a process
+    of its own (mailbox.lane.MailProcess, at --mail-nice), every mailbox due again as soon as it is synced,
+    so round follows round (the first reads everything, the next ones find nothing new) for
+    as long as the sweep runs;
+  - with --thread-lane also: the same lane in a thread of the sweep's process (how the worker
+    ran it before it had a process of its own), for comparison in the same run.
+Printed: the rates and their ratios, and the CPU seconds the sweep's process, the mail
+lane's process, Dovecot and PostgreSQL used meanwhile. The database named by --url is emptied.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -25,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mail_sync import ME, fill_mailbox
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sweep import fill, reset
 
 from followups.config import Settings
@@ -33,9 +40,11 @@ from followups.db import Database
 from followups.mailbox import secret
 from followups.mailbox import service as mailboxes
 from followups.mailbox.account import Account, Server
-from followups.models import Contact, MailMessage, Notification, User
+from followups.mailbox.imap import Pool
+from followups.mailbox.lane import MailProcess, run_lane
+from followups.models import Contact, Mailbox, MailMessage, Notification, User
 from followups.notifications.reminders import sweep_reminders
-from followups.worker import Worker
+from followups.worker import Worker, utcnow
 from mailservers import PASSWORD, Dovecot
 
 
@@ -57,47 +66,104 @@ def connect(database: Database, boxes: list[tuple[str, list[str], int, str]], no
             ), now=now)
 
 
-def timed_sweep(worker: Worker) -> tuple[int, float]:
+def timed_sweep(worker: Worker, due: int) -> tuple[int, float]:
     start = time.perf_counter()
-    done = worker._drain("reminders", sweep_reminders)  # the worker's own reminders step
+    done = 0
+    while done < due:  # the worker's own reminders step, as its next sweeps would
+        done += worker._drain("reminders", sweep_reminders)
     return done, time.perf_counter() - start
 
 
-def run(database: Database, settings: Settings, boxes: list, args, now: datetime, *, with_mail: bool) -> float:
-    """One timed sweep on a fresh schema; with `with_mail`, the mail lane runs beside it."""
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """user + system CPU seconds of each group of processes and their ended children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, group in pids.items():
+        total = 0
+        for pid in group:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, and of children ended
+            except (OSError, IndexError, ValueError):
+                pass
+        out[name] = total / tick
+    return out
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process under it (this Dovecot's master: its imap and auth processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def postgres_backends(database: Database) -> list[int]:
+    """The PostgreSQL server processes serving this database (none on SQLite)."""
+    if database.engine.dialect.name != "postgresql":
+        return []
+    with database.engine.connect() as conn:
+        return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+
+
+def run(database: Database, settings: Settings, boxes: list, args, now: datetime, *, lane: str | None,
+        dovecot_pid: int) -> float:
+    """One timed sweep on a fresh schema; `lane` ("process" or "thread"): the mail lane runs beside it."""
     reset(database)
     fill(database, users=args.users, due=args.due, idle=0, now=now)
     connect(database, boxes, now)
     reminders = Worker(database, settings, clock=lambda: now)
-    lane_now = [now]
-    mail = Worker(database, settings, clock=lambda: lane_now[0])
-    rounds, synced, stop = [0], [0], threading.Event()
-
-    def lane() -> None:
-        while not stop.is_set():
-            synced[0] += mail.sync_mailboxes()
-            rounds[0] += 1
-            lane_now[0] += timedelta(seconds=settings.mailbox_sync_interval_s + 1)  # all due again
-
-    thread = threading.Thread(target=lane, name="bench-mail-lane")
-    if with_mail:
+    # Every mailbox due again as soon as it is synced, no pause between rounds.
+    lane_settings = settings.model_copy(update={"mailbox_sync_interval_s": 0.001, "worker_interval_s": 0.001,
+                                                "mailbox_nice": args.mail_nice})
+    stop, mail, thread = threading.Event(), None, None
+    if lane == "process":
+        mail = MailProcess(lane_settings, utcnow).start()
+    elif lane == "thread":
+        thread = threading.Thread(target=run_lane, name="bench-mail-lane", kwargs={
+            "db": database, "settings": lane_settings, "clock": utcnow, "pool": Pool(), "stopping": stop})
         thread.start()
-        time.sleep(0.2)  # the lane is under way (its first round reads every header)
-    done, seconds = timed_sweep(reminders)
+    if lane:  # the lane is under way (its first round reads every header)
+        while not synced_any(database):
+            time.sleep(0.05)
+    groups = {"sweep": [os.getpid()], "mail lane": [mail.process.pid] if mail else [],
+              "dovecot": descendants(dovecot_pid), "postgres": postgres_backends(database)}
+    before = cpu_seconds(groups)
+    done, seconds = timed_sweep(reminders, args.due)
+    used = {k: v - before[k] for k, v in cpu_seconds(groups).items()}
     stop.set()
-    if with_mail:
+    if mail:
+        mail.stop(30)
+    if thread:
         thread.join()
-    mail.imap_pool.close()
     reminders.imap_pool.close()
     with database.transaction(write=False) as s:
         made = s.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "followup_due"))
         recorded = s.scalar(select(func.count()).select_from(MailMessage))
+        synced = s.scalar(select(func.count()).select_from(Mailbox).where(Mailbox.last_sync_at.is_not(None)))
     assert args.due <= done <= made, (done, made)  # (+ any that the synced sent mail made due)
-    what = (f"while the mail lane ran {rounds[0]} rounds ({synced[0]} mailbox syncs, {recorded} messages "
-            "recorded)") if with_mail else "alone"
+    what = (f"while the mail lane ({lane}) synced ({synced} mailboxes synced, {recorded} messages recorded)"
+            if lane else "alone")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in used.items() if groups[k])
     print(f"{database.engine.dialect.name}: reminder sweep {what}: {done} reminders in {seconds:.2f} s "
-          f"= {done / seconds:,.0f}/s", flush=True)
+          f"= {done / seconds:,.0f}/s; CPU s: {cpu}", flush=True)
     return done / seconds
+
+
+def synced_any(database: Database) -> bool:
+    with database.transaction(write=False) as s:
+        return bool(s.scalar(select(func.count()).select_from(Mailbox).where(
+            (Mailbox.last_sync_at.is_not(None)) | (Mailbox.lease_until.is_not(None)))))
 
 
 def main() -> None:
@@ -108,6 +174,10 @@ def main() -> None:
     parser.add_argument("--involved", type=int, default=20, help="per mailbox: with its contacts")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--due", type=int, default=20_000)
+    parser.add_argument("--mail-nice", type=int, default=Settings.model_fields["mailbox_nice"].default,
+                        help="the mail lane process's os.nice (default: the setting's default)")
+    parser.add_argument("--thread-lane", action="store_true",
+                        help="also with the mail lane in a thread of the sweep's process (before: for comparison)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="followups-bench-mailsweep-"))
@@ -126,8 +196,12 @@ def main() -> None:
                                                   involved=args.involved, now=now), dovecot.port, dovecot.sent))
         print(f"{args.mailboxes} mailboxes filled ({args.messages} messages each, {args.involved} with contacts) "
               f"in {time.perf_counter() - started:.1f} s")
-        rates = [run(database, settings, boxes, args, now, with_mail=w) for w in (False, True)]
-        print(f"rate while {args.mailboxes} mailboxes sync / rate alone: {rates[1] / rates[0]:.2f}")
+        lanes = [None, "process", *(["thread"] if args.thread_lane else [])]
+        master = int((dovecot.root / "run" / "master.pid").read_text())
+        rates = {lane: run(database, settings, boxes, args, now, lane=lane, dovecot_pid=master) for lane in lanes}
+        for lane in lanes[1:]:
+            print(f"rate while {args.mailboxes} mailboxes sync (mail lane in a {lane}) / rate alone: "
+                  f"{rates[lane] / rates[None]:.2f}")
     finally:
         dovecot.stop()
         database.dispose()

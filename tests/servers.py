@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -49,7 +51,10 @@ class WebhookReceiver:
             def log_message(self, *_args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # a worker's deliveries come at once (the default backlog: 5)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -99,3 +104,85 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+class SlowReceiver:
+    """A webhook receiver that holds every request it reads: `trickle` sends its answer's
+    header one byte every `every_s` (each read is quick: no per-read timeout trips),
+    `silent` never sends a byte, `hold` answers 200 after `every_s`. Records each request's
+    delivery id and how many were in flight at most."""
+
+    def __init__(self, mode: str, every_s: float = 0.5) -> None:
+        self.mode, self.every_s = mode, every_s
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.deliveries: list[str] = []
+        self.in_flight = self.peak = 0
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> str | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        for line in data.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.lower() == "x-followups-delivery":
+                return value.strip()
+        return ""
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                delivery = self._read(conn)
+                if delivery is None:
+                    return
+                with self.lock:
+                    self.deliveries.append(delivery)
+                    self.in_flight += 1
+                    self.peak = max(self.peak, self.in_flight)
+                try:
+                    self._answer(conn)
+                finally:
+                    with self.lock:
+                        self.in_flight -= 1
+            except OSError:
+                return
+
+    def _wait(self, conn: socket.socket, seconds: float) -> bool:
+        """False as soon as the client has closed the connection (or we are stopped)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and not self.stopped.is_set():
+            readable, _, _ = select.select([conn], [], [], min(left, 0.05))
+            if readable and not conn.recv(1):
+                return False
+        return not self.stopped.is_set()
+
+    def _answer(self, conn: socket.socket) -> None:
+        if self.mode == "silent":
+            while self._wait(conn, 3600):
+                pass
+        elif self.mode == "hold":
+            if self._wait(conn, self.every_s):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        else:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+                if not self._wait(conn, self.every_s):
+                    return
+                conn.sendall(bytes([byte]))
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()

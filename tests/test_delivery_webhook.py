@@ -23,6 +23,7 @@ from followups.delivery.webhook import (
     verify,
 )
 from followups.outbound import Policy
+from servers import SlowReceiver
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 SECRET = "whsec-test-secret"
@@ -187,51 +188,11 @@ def test_slow_receiver_times_out_within_bounds(receiver):
     assert len(receiver.requests) == 1
 
 
-class Trickle:
-    """Accepts a request, then sends its answer's header one byte every `every_s`
-    (each read is quick: no per-read timeout trips), or, with `every_s=None`, never a byte."""
-
-    def __init__(self, every_s: float | None) -> None:
-        self.every_s = every_s
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
-        self.requests = 0
-        self.stopped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                self.requests += 1
-                if self.every_s is None:
-                    self.stopped.wait()
-                    return
-                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
-                    if self.stopped.wait(self.every_s):
-                        return
-                    conn.sendall(bytes([byte]))
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.sock.close()
-
-
-@pytest.mark.parametrize("every_s", [0.2, None], ids=["trickles", "never-answers"])
-def test_one_deadline_bounds_the_whole_attempt(every_s):
+@pytest.mark.parametrize("mode", ["trickle", "silent"])
+def test_one_deadline_bounds_the_whole_attempt(mode):
     """httpx's timeouts are per read: a byte every 0.2 s never trips a 5 s read timeout. The
     deadline cuts the whole attempt off (connect, headers, body), before any read timeout."""
-    trickle = Trickle(every_s)
+    trickle = SlowReceiver(mode, every_s=0.2)
     try:
         started = time.monotonic()
         with pytest.raises(DeliveryError) as caught:
@@ -242,4 +203,4 @@ def test_one_deadline_bounds_the_whole_attempt(every_s):
     assert 1.4 < elapsed < 2.5
     assert caught.value.permanent is False
     assert "timed out" in str(caught.value) and "1.5 s" in str(caught.value)
-    assert trickle.requests == 1
+    assert trickle.deliveries == ["d-123"]

@@ -78,7 +78,9 @@ def _root(
         bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    if ctx.invoked_subcommand != "worker":  # only the worker keeps the signals caught at start-up
+    if ctx.invoked_subcommand == "worker":  # it watches the signals caught at start-up
+        stopping.started()
+    else:
         stopping.release()
 
 
@@ -155,6 +157,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one sweep and ex
         Worker(database, settings, stopping=stopping.requested).run(once=once)
     finally:
         database.dispose()
+    stopping.leave()
 
 
 @db_app.command("upgrade")

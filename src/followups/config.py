@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     # is cut off, recorded as failed and retried with backoff. A delivery's lease outlives it,
     # so no second worker takes an attempt still alive; SIGTERM exits within it.
     delivery_deadline_s: float = Field(default=10.0, gt=0, le=300)
-    delivery_concurrency: int = Field(default=16, ge=1, le=1000)  # attempts at once, in all
-    delivery_per_host: int = Field(default=4, ge=1, le=1000)  # at once to one receiver (scheme, host, port)
+    # Attempts at once in one worker process: in all, and to one receiver (scheme, host, port).
+    delivery_concurrency: int = Field(default=16, ge=1, le=1000)
+    delivery_per_host: int = Field(default=4, ge=1, le=1000)
     # Webhooks to loopback and private networks (a self-hosted home set-up); off, a webhook
     # URL must resolve to public addresses only (followups.outbound).
     webhook_allow_private: bool = False

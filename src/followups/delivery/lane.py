@@ -66,10 +66,10 @@ class DeliveryLane:
             try:
                 while not stopping.is_set():
                     free = limit - len(tasks)
-                    claimed = 0
+                    claimed, skipped = 0, False
                     if free > 0:
                         try:
-                            started, claimed = await self._claim(free)
+                            started, claimed, skipped = await self._claim(free)
                         except OperationalError as exc:  # the database went away: the claim rolled back
                             if until_idle:
                                 raise
@@ -80,9 +80,11 @@ class DeliveryLane:
                             task = asyncio.create_task(self._attempt(job, receiver, via))
                             tasks.add(task)
                             task.add_done_callback(tasks.discard)
-                    if until_idle and not claimed and not tasks:
+                    if not claimed and not skipped and not tasks and until_idle:
                         return
-                    if claimed < free or claimed == 0:
+                    # More may be due now: a full claim, or some left out for a receiver
+                    # that has room again (its attempts ended meanwhile).
+                    if not (free and claimed == free) and not (skipped and not tasks):
                         await self._pause(tasks, stopping, self.settings.worker_interval_s)
             finally:
                 if tasks:  # never cancelled: each ends by its deadline and is recorded
@@ -101,9 +103,9 @@ class DeliveryLane:
                 await asyncio.sleep(POLL_S)
         self.poked.clear()
 
-    async def _claim(self, free: int) -> tuple[list[tuple[service.Outgoing, str]], int]:
-        """(the attempts to start, how many were claimed): a claimed delivery whose receiver
-        is full is given back."""
+    async def _claim(self, free: int) -> tuple[list[tuple[service.Outgoing, str]], int, bool]:
+        """(the attempts to start, how many were claimed, whether some users or the email were
+        left out): a claimed delivery whose receiver is full is given back."""
         per_host = self.settings.delivery_per_host
         full = {receiver for receiver, n in self.busy.items() if n >= per_host}
         skip_users = [user for user, receiver in self.receiver_of.items() if receiver in full] if full else []
@@ -121,7 +123,7 @@ class DeliveryLane:
                 started.append((job, receiver))
         if back:
             await asyncio.to_thread(self._release, back)
-        return started, len(jobs)
+        return started, len(jobs), bool(skip_users or skip_email or back)
 
     def _claimed(self, free: int, skip_users: list[uuid.UUID], skip_email: bool) -> list[service.Outgoing]:
         with self.db.transaction() as session:

@@ -76,7 +76,8 @@ class MailProcess:
 
     def start(self) -> MailProcess:
         context = multiprocessing.get_context("spawn")  # never fork a process that has threads
-        self.process = context.Process(target=_child, args=(self.settings, self.clock),
+        level = logging.getLogger().getEffectiveLevel()  # the child logs as much as its parent
+        self.process = context.Process(target=_child, args=(self.settings, self.clock, level),
                                        name="followups-mail-lane", daemon=True)
         self.process.start()
         return self
@@ -101,7 +102,7 @@ class MailProcess:
         self.process = None
 
 
-def _child(settings: Settings, clock: Callable[[], datetime]) -> None:
+def _child(settings: Settings, clock: Callable[[], datetime], log_level: int) -> None:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):  # first: a stop during start-up is a stop
         signal.signal(sig, lambda *_: stopping.set())
@@ -114,7 +115,7 @@ def _child(settings: Settings, clock: Callable[[], datetime]) -> None:
             os.nice(settings.mailbox_nice)
         except OSError as exc:
             log.warning("mail lane: cannot lower its CPU priority: %s", exc)
-    configure_logging()  # JSON lines on stderr, as its parent's
+    configure_logging(logging.getLevelName(log_level))  # JSON lines on stderr, as its parent's
     secret.configure(settings)
     db = Database(settings)
     pool = Pool()
