@@ -16,8 +16,10 @@ writer holds, and the worker's next sweep takes them) is timed:
     as long as the sweep runs;
   - with --thread-lane also: the same lane in a thread of the sweep's process (how the worker
     ran it before it had a process of its own), for comparison in the same run.
-Printed: the rates and their ratios, and the CPU seconds the sweep's process, the mail
-lane's process, Dovecot and PostgreSQL used meanwhile. The database named by --url is emptied.
+Printed: the rates and their ratios, the CPU seconds the sweep's process, the mail lane's
+process, Dovecot and PostgreSQL (this database's backends) used meanwhile, and the time the
+sweep spent in database statements (of it in BEGIN: on SQLite, waiting for the write lock).
+The database named by --url is emptied.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mail_sync import ME, fill_mailbox
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sweep import fill, reset
 
 from followups.config import Settings
@@ -116,6 +118,37 @@ def postgres_backends(database: Database) -> list[int]:
         return list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
 
 
+class InDatabase:
+    """Seconds the sweep's thread spends in database statements, and of those in BEGIN
+    (on SQLite, BEGIN IMMEDIATE: waiting for the write lock another writer holds)."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.thread = engine, threading.get_ident()
+        self.total = self.begin = 0.0
+        self.started: float | None = None
+
+    def __enter__(self) -> InDatabase:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_args) -> None:
+        if threading.get_ident() == self.thread:
+            self.started = time.perf_counter()
+
+    def _after(self, _conn, _cursor, statement, *_args) -> None:
+        if threading.get_ident() == self.thread and self.started is not None:
+            spent = time.perf_counter() - self.started
+            self.total += spent
+            if statement.startswith("BEGIN"):
+                self.begin += spent
+            self.started = None
+
+
 def run(database: Database, settings: Settings, boxes: list, args, now: datetime, *, lane: str | None,
         dovecot_pid: int) -> float:
     """One timed sweep on a fresh schema; `lane` ("process" or "thread"): the mail lane runs beside it."""
@@ -139,7 +172,8 @@ def run(database: Database, settings: Settings, boxes: list, args, now: datetime
     groups = {"sweep": [os.getpid()], "mail lane": [mail.process.pid] if mail else [],
               "dovecot": descendants(dovecot_pid), "postgres": postgres_backends(database)}
     before = cpu_seconds(groups)
-    done, seconds = timed_sweep(reminders, args.due)
+    with InDatabase(database.engine) as waited:
+        done, seconds = timed_sweep(reminders, args.due)
     used = {k: v - before[k] for k, v in cpu_seconds(groups).items()}
     stop.set()
     if mail:
@@ -156,7 +190,8 @@ def run(database: Database, settings: Settings, boxes: list, args, now: datetime
             if lane else "alone")
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in used.items() if groups[k])
     print(f"{database.engine.dialect.name}: reminder sweep {what}: {done} reminders in {seconds:.2f} s "
-          f"= {done / seconds:,.0f}/s; CPU s: {cpu}", flush=True)
+          f"= {done / seconds:,.0f}/s; CPU s: {cpu}; the sweep in statements {waited.total:.1f} s "
+          f"(BEGIN {waited.begin:.1f} s)", flush=True)
     return done / seconds
 
 

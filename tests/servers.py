@@ -110,7 +110,8 @@ class SlowReceiver:
     """A webhook receiver that holds every request it reads: `trickle` sends its answer's
     header one byte every `every_s` (each read is quick: no per-read timeout trips),
     `silent` never sends a byte, `hold` answers 200 after `every_s`. Records each request's
-    delivery id and how many were in flight at most."""
+    delivery id and how many were in flight at most. `smtp`: an SMTP server that trickles
+    its greeting, without reading first."""
 
     def __init__(self, mode: str, every_s: float = 0.5) -> None:
         self.mode, self.every_s = mode, every_s
@@ -146,7 +147,7 @@ class SlowReceiver:
     def _serve(self, conn: socket.socket) -> None:
         with conn:
             try:
-                delivery = self._read(conn)
+                delivery = "" if self.mode == "smtp" else self._read(conn)
                 if delivery is None:
                     return
                 with self.lock:
@@ -178,7 +179,8 @@ class SlowReceiver:
             if self._wait(conn, self.every_s):
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         else:
-            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+            start = b"220 " if self.mode == "smtp" else b"HTTP/1.1 200 OK\r\nX-Slow: "
+            for byte in start + b"a" * 100_000:
                 if not self._wait(conn, self.every_s):
                     return
                 conn.sendall(bytes([byte]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -14,6 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from followups.config import Settings
 from followups.delivery.email import render_digest, send_email
 from followups.delivery.errors import DeliveryError
+from servers import SlowReceiver
 
 FROM = "followups <digest@followups.test>"
 TO = "ada@example.com"
@@ -204,3 +206,22 @@ def test_failed_login_never_shows_the_password(smtp_auth):
     assert wrong not in str(caught.value) and wrong not in repr(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert collector.messages == []
+
+
+def test_a_server_that_trickles_its_greeting_is_cut_off_at_the_deadline():
+    """smtplib's timeout is per read: a byte every 0.2 s never trips it. The deadline ends
+    the whole session all the same (its socket shut down), as a temporary failure."""
+    slow = SlowReceiver("smtp", every_s=0.2)
+    try:
+        port = int(slow.url.split(":")[2].split("/")[0])
+        subject, text, html = render_digest(PAYLOAD)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError) as caught:
+            send_email(settings(port, smtp_timeout_s=5.0), to=TO, subject=subject, text=text, html=html,
+                       message_id="0b6b0f3e-delivery", deadline_s=1.5)
+        elapsed = time.monotonic() - started
+    finally:
+        slow.close()
+    assert 1.4 < elapsed < 2.5
+    assert caught.value.permanent is False
+    assert "deadline of 1.5 s" in str(caught.value)
