@@ -18,7 +18,8 @@ writer holds, and the worker's next sweep takes them) is timed:
     ran it before it had a process of its own), for comparison in the same run.
 Printed: the rates and their ratios, the CPU seconds the sweep's process, the mail lane's
 process, Dovecot and PostgreSQL (this database's backends) used meanwhile, and the time the
-sweep spent in database statements (of it in BEGIN: on SQLite, waiting for the write lock).
+sweep spent in database statements (of it in BEGIN: on SQLite, waiting for the write lock),
+and on PostgreSQL what the sweep's backends were doing (sampled: on CPU, or which wait).
 The database named by --url is emptied.
 """
 
@@ -30,9 +31,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 from mail_sync import ME, fill_mailbox
 from sqlalchemy import event, func, insert, select, text
 from sweep import fill, reset
@@ -76,20 +79,17 @@ def timed_sweep(worker: Worker, due: int) -> tuple[int, float]:
     return done, time.perf_counter() - start
 
 
-def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
-    """user + system CPU seconds of each group of processes and their ended children (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for name, group in pids.items():
-        total = 0
-        for pid in group:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += sum(int(f) for f in fields[11:15])  # utime, stime, and of children ended
-            except (OSError, IndexError, ValueError):
-                pass
-        out[name] = total / tick
-    return out
+def cpu_of(pid: int) -> float:
+    """user + system CPU seconds of a process and its ended children (Linux /proc; 0 if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    return {name: {pid: cpu_of(pid) for pid in group} for name, group in pids.items()}
 
 
 def descendants(root: int) -> list[int]:
@@ -149,6 +149,47 @@ class InDatabase:
             self.started = None
 
 
+class Waits:
+    """What the sweep's PostgreSQL backends were doing, sampled every 20 ms from
+    pg_stat_activity: "CPU" (active, no wait event: running, or runnable and waiting for a
+    core), a wait event type (Lock, LWLock, IO, ...), or "idle" (waiting on the sweep)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database, self.pids, self.seen = database, set(), Counter()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _checkout(self, dbapi_connection, _record, _proxy) -> None:
+        if threading.get_ident() == self.sweeping:
+            self.pids.add(dbapi_connection.info.backend_pid)
+
+    def __enter__(self) -> Waits:
+        if self.database.engine.dialect.name == "postgresql":
+            self.sweeping = threading.get_ident()
+            event.listen(self.database.engine, "checkout", self._checkout)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+            event.remove(self.database.engine, "checkout", self._checkout)
+
+    def _sample(self) -> None:
+        url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not self.stop.wait(0.02):
+                for pid, state, wait in conn.execute(
+                        "SELECT pid, state, wait_event_type FROM pg_stat_activity WHERE datname = current_database()"):
+                    if pid in self.pids:
+                        self.seen["idle" if state != "active" else wait or "CPU"] += 1
+
+    def __str__(self) -> str:
+        total = sum(self.seen.values())
+        return ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in self.seen.most_common()) if total else ""
+
+
 def run(database: Database, settings: Settings, boxes: list, args, now: datetime, *, lane: str | None,
         dovecot_pid: int) -> float:
     """One timed sweep on a fresh schema; `lane` ("process" or "thread"): the mail lane runs beside it."""
@@ -172,9 +213,12 @@ def run(database: Database, settings: Settings, boxes: list, args, now: datetime
     groups = {"sweep": [os.getpid()], "mail lane": [mail.process.pid] if mail else [],
               "dovecot": descendants(dovecot_pid), "postgres": postgres_backends(database)}
     before = cpu_seconds(groups)
-    with InDatabase(database.engine) as waited:
+    with Waits(database) as backends, InDatabase(database.engine) as waited:
         done, seconds = timed_sweep(reminders, args.due)
-    used = {k: v - before[k] for k, v in cpu_seconds(groups).items()}
+    # Backends and imap processes that began meanwhile count whole.
+    groups.update(dovecot=descendants(dovecot_pid), postgres=postgres_backends(database))
+    after = cpu_seconds(groups)
+    used = {k: sum(v - before[k].get(pid, 0.0) for pid, v in after[k].items()) for k in groups}
     stop.set()
     if mail:
         mail.stop(30)
@@ -191,7 +235,7 @@ def run(database: Database, settings: Settings, boxes: list, args, now: datetime
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in used.items() if groups[k])
     print(f"{database.engine.dialect.name}: reminder sweep {what}: {done} reminders in {seconds:.2f} s "
           f"= {done / seconds:,.0f}/s; CPU s: {cpu}; the sweep in statements {waited.total:.1f} s "
-          f"(BEGIN {waited.begin:.1f} s)", flush=True)
+          f"(BEGIN {waited.begin:.1f} s){'; its backends: ' + str(backends) if backends.seen else ''}", flush=True)
     return done / seconds
 
 
