@@ -47,6 +47,13 @@ def good():
     receiver.stop()
 
 
+@pytest.fixture
+def app(app):
+    # The receivers listen on 127.0.0.1: saving such a webhook URL is allowed here only.
+    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
+    return app
+
+
 def user_with_due(api, email: str, url: str, due: int) -> dict:
     """A user whose webhook is `url`, with `due` follow-ups due an hour ago (real time)."""
     headers = api.signup(email)
@@ -59,7 +66,9 @@ def user_with_due(api, email: str, url: str, due: int) -> dict:
 
 
 def settings_of(db, **overrides) -> Settings:
-    values = {"delivery_deadline_s": DEADLINE_S, "worker_interval_s": 0.2, **overrides}
+    # The receivers listen on 127.0.0.1: webhooks to loopback allowed (off by default).
+    values = {"delivery_deadline_s": DEADLINE_S, "worker_interval_s": 0.2, "webhook_allow_private": True,
+              **overrides}
     return db.settings.model_copy(update=values)
 
 
@@ -150,7 +159,8 @@ def test_two_workers_never_both_deliver_one_delivery(api, db, clock, slow):
 
 def worker_env(db, **extra: str) -> dict[str, str]:
     return {**os.environ, "FOLLOWUPS_DATABASE_URL": db.settings.database_url,
-            "FOLLOWUPS_WORKER_INTERVAL_S": "0.2", "FOLLOWUPS_DELIVERY_DEADLINE_S": str(DEADLINE_S), **extra}
+            "FOLLOWUPS_WORKER_INTERVAL_S": "0.2", "FOLLOWUPS_DELIVERY_DEADLINE_S": str(DEADLINE_S),
+            "FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE": "true", **extra}
 
 
 def catches_sigterm(pid: int) -> bool:
