@@ -35,15 +35,16 @@ from followups.migrate import upgrade
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None, migrate: bool | None = None) -> FastAPI:
     settings = settings or Settings()
-    database = db or Database(settings)
+    database = db or Database(settings, bounded=True)
     secret.configure(settings)  # the key of the stored mailbox passwords: its file is made now
     # The embedded default needs no set-up: it migrates itself on start.
     if migrate if migrate is not None else settings.is_sqlite:
         upgrade(database.engine)
 
-    def writers() -> ThreadPoolExecutor:
-        # The threads of the whole writes (WriteUnit): as many as the pool has connections.
-        return ThreadPoolExecutor(settings.db_pool_size + settings.db_max_overflow, "followups-write")
+    def db_threads() -> ThreadPoolExecutor:
+        # The threads of the hot routes' database work (api.deps.Unit): as many as the pool
+        # has connections.
+        return ThreadPoolExecutor(settings.db_pool_size + settings.db_max_overflow, "followups-db")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -51,12 +52,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         # scans them, and a larger first generation makes it run less often (less CPU per
         # request, bench/RESULTS.md). Undone at shutdown, for processes (tests) that make
         # many apps.
-        _app.state.writers = writers()  # anew: an app may be started again (tests)
+        _app.state.db_threads = db_threads()  # anew: an app may be started again (tests)
         gc.freeze()
         threshold = gc.get_threshold()
         gc.set_threshold(50_000, 20, 20)
         yield
-        _app.state.writers.shutdown(wait=True)  # the server's requests are done: nothing cut short
+        _app.state.db_threads.shutdown(wait=True)  # the server's requests are done: nothing cut short
         gc.set_threshold(*threshold)
         gc.unfreeze()
         if db is None:
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.writers = writers()  # threads start when first used; for apps run without lifespan
+    app.state.db_threads = db_threads()  # threads start when first used; for apps run without lifespan
     app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
     errors.install(app)
     docs.install(app)

@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # Bounds on the database, so a stuck one turns into 503 + Retry-After, never a hang
+    # (PostgreSQL; SQLite's is sqlite_busy_timeout_ms). The first two are the server's own,
+    # for the serving processes (the worker's sweeps and migrations may run longer): a
+    # statement, and a wait for a lock (a migration's LOCK TABLE). The deadline is the
+    # client's, on each wait for the server's answer, for when the server cannot answer at
+    # all (frozen, SIGSTOP: its own timeouts never fire); past the statement timeout, so
+    # the server's answer comes first when it can give one.
+    db_connect_timeout_s: int = Field(default=5, ge=1)
+    db_statement_timeout_s: float = Field(default=5.0, gt=0)
+    db_lock_timeout_s: float = Field(default=5.0, gt=0)
+    db_deadline_s: float = Field(default=6.0, gt=0)
     # Behind PgBouncer in transaction pooling, server-side prepared statements break (a
     # statement prepared on one server connection is missing on the next): true turns
     # psycopg's automatic preparing off.

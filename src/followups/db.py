@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
@@ -133,8 +135,43 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
-def make_engine(settings: Settings, url: str | None = None) -> Engine:
-    """The engine of settings.database_url, or of `url` (a replica) with the same settings."""
+def unavailable(exc: BaseException) -> bool:
+    """Whether a failure means the database cannot serve right now, so that the edges answer
+    503 with Retry-After (each in its own error map): down or frozen (a refused connection,
+    connect_timeout, DeadlineExceeded), a statement or a lock wait past its timeout
+    (QueryCanceled, LockNotAvailable: OperationalErrors), the pool exhausted (its timeout),
+    SQLite's write lock held past its busy timeout."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, OperationalError) or "locked" in str(exc.orig)
+    )
+
+
+class DeadlineExceeded(psycopg.OperationalError):
+    """The database server did not answer within the deadline (db_deadline_s)."""
+
+
+class _BoundedConnection(psycopg.Connection):
+    """A psycopg connection whose every wait for the server's answer ends after
+    `deadline_s`: against a frozen server (SIGSTOP, a hung host) the kernel still accepts
+    what is sent and no server-side timeout fires, so only the client can end the wait. The
+    connection is then in an unknown state: it is closed, and the pool discards it."""
+
+    deadline_s: float | None = None
+
+    def wait(self, gen, interval: float = 0.1, timeout: float | None = None):
+        try:
+            return super().wait(gen, interval, self.deadline_s if timeout is None else timeout)
+        except psycopg.errors._WaitTimeout:
+            self.pgconn.finish()  # not close(): the caller holds the connection's lock
+            raise DeadlineExceeded(f"the database did not answer within {self.deadline_s:g} s") from None
+
+
+def make_engine(settings: Settings, url: str | None = None, *, bounded: bool = False) -> Engine:
+    """The engine of settings.database_url, or of `url` (a replica) with the same settings.
+    `bounded` (the serving processes): statement and lock timeouts set on each connection
+    and a deadline on each wait for the server (Settings.db_deadline_s)."""
     if settings.is_sqlite and url is None:
         return _sqlite_engine(settings)
     connect_args: dict = {}
@@ -146,17 +183,29 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         # A server that is down answers fast on loopback; one that hangs must not hang us.
-        connect_args={"connect_timeout": max(int(settings.db_pool_timeout_s), 1), **connect_args},
+        connect_args={"connect_timeout": settings.db_connect_timeout_s, **connect_args},
     )
     _ping_when_idle(engine)
+    # Instants then come back in UTC already: reading one converts nothing (_as_utc).
+    # SETs, not the `options` startup parameter, which poolers such as PgBouncer refuse;
+    # PgBouncer carries TimeZone over to each server connection it lends (not the timeouts:
+    # behind it the client's deadline is what holds).
+    on_connect = "SET TIME ZONE 'UTC'"
+    if bounded:
+        on_connect += (
+            f"; SET statement_timeout = {int(settings.db_statement_timeout_s * 1000)}"
+            f"; SET lock_timeout = {int(settings.db_lock_timeout_s * 1000)}"
+        )
+
+        @event.listens_for(engine, "do_connect")
+        def _bounded(_dialect, _record, cargs, cparams):
+            connection = _BoundedConnection.connect(*cargs, **cparams)
+            connection.deadline_s = settings.db_deadline_s
+            return connection
 
     @event.listens_for(engine, "connect")
-    def _in_utc(dbapi_connection, _record) -> None:
-        # Instants then come back in UTC already: reading one converts nothing (_as_utc).
-        # A SET, not the `options` startup parameter, which poolers such as PgBouncer
-        # refuse; PgBouncer carries TimeZone over to each server connection it lends.
-        # Where a value still comes in another zone it is converted as it is read.
-        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+    def _set_up(dbapi_connection, _record) -> None:
+        dbapi_connection.execute(on_connect)  # one round trip (no parameters: simple query)
         dbapi_connection.commit()
 
     return engine
@@ -191,11 +240,12 @@ def roll_back(session: Session) -> None:
 class Database:
     """One engine and its session factories: write (default) and read-only."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, bounded: bool = False) -> None:
+        """`bounded`: for the serving processes (make_engine)."""
         self.settings = settings
-        self.engine = make_engine(settings)
+        self.engine = make_engine(settings, bounded=bounded)
         replica_url = settings.database_replica_url
-        self.replica: Engine | None = make_engine(settings, replica_url) if replica_url else None
+        self.replica: Engine | None = make_engine(settings, replica_url, bounded=bounded) if replica_url else None
         self._write = sessionmaker(bind=self.engine, expire_on_commit=False, class_=RoutingSession)
         read = self.engine.execution_options(**{WRITE_OPTION: False})
         self._read = sessionmaker(bind=read, expire_on_commit=False, class_=RoutingSession)

@@ -7,14 +7,18 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from psycopg.errors import LockNotAvailable, QueryCanceled
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from followups.db import DeadlineExceeded, unavailable
 from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
+# Seconds a client waits before trying again after a 503 of the database.
+RETRY_AFTER_S = "1"
 
 KINDS = {
     400: "BadRequest",
@@ -135,15 +139,29 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, DataError):
             # A value the database cannot store (e.g. NUL in text) that validation let by.
             return error_response(422, "The request contains a value that cannot be stored.")
-        if exc.connection_invalidated or isinstance(exc, OperationalError) or "locked" in str(exc.orig):
-            return error_response(503, "The database is unavailable; try again shortly.",
-                                  headers={"Retry-After": "1"})
+        if unavailable(exc):
+            return _unavailable_database(exc)
         log.error("database error", exc_info=exc)
         return error_response(500, "An internal error occurred.")
 
     @app.exception_handler(PoolTimeout)
-    def _pool_timeout(_r: Request, _exc: PoolTimeout) -> JSONResponse:
-        return error_response(503, "The server is busy; try again shortly.", headers={"Retry-After": "1"})
+    def _pool_timeout(_r: Request, exc: PoolTimeout) -> JSONResponse:
+        return _unavailable_database(exc)
+
+
+# What a database that cannot serve now answers (followups.db.unavailable), by cause.
+_UNAVAILABLE = (
+    (PoolTimeout, "The server is busy; try again shortly."),
+    ((QueryCanceled, LockNotAvailable, DeadlineExceeded), "The database did not answer in time; try again shortly."),
+)
+
+
+def _unavailable_database(exc: Exception) -> JSONResponse:
+    cause = getattr(exc, "orig", exc)
+    detail = next((d for kind, d in _UNAVAILABLE if isinstance(cause, kind)),
+                  "The database is unavailable; try again shortly.")
+    log.warning("database unavailable: %s", type(cause).__name__)
+    return error_response(503, detail, headers={"Retry-After": RETRY_AFTER_S})
 
     @app.exception_handler(Exception)
     def _unexpected(_r: Request, exc: Exception) -> JSONResponse:

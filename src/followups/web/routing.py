@@ -16,10 +16,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import RedirectResponse, Response
 
-from followups.db import roll_back
+from followups.db import roll_back, unavailable
 from followups.errors import Conflict, Invalid, NotFound
 from followups.web.render import render_error
 from followups.web.security import (
@@ -110,7 +110,7 @@ def _failure(request: Request, exc: Exception) -> Response:
         return _error(request, 409, "Conflict", f"{detail} Nothing was changed.")
     if isinstance(exc, (Invalid, RequestValidationError)):
         return _error(request, 400, "Bad request", "The request is not valid.")
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or "locked" in str(exc.orig)):
+    if unavailable(exc):  # down, frozen, a lock or statement timeout, the pool exhausted
         response = _error(request, 503, "Busy", "The database is busy; try again in a moment.")
         response.headers["Retry-After"] = "1"
         return response

@@ -3,14 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from starlette.concurrency import run_in_threadpool
 
 from followups.api import wire
 from followups.api.deps import BEARER, CurrentUser, Now, SessionDep, Signed, SignedRead, SignedWrite
 from followups.api.schemas import ContactOut, FollowupIn, FollowupOut, FollowupUpdate, JobOut, SendIn, error_responses
 from followups.chains import buckets, queries
 from followups.chains import service as followups
-from followups.db import READ_FROM
 from followups.models import FollowUp
 
 router = APIRouter(tags=["follow-ups"], responses=error_responses(401, 404, 409, 413, 422, 503))
@@ -32,22 +30,17 @@ _ANSWER = wire.Record(
 
 @router.get("/followups", response_model=list[FollowupOut], openapi_extra=BEARER)
 async def list_due(
-    read: SignedRead,
+    unit: SignedRead,
     due: buckets.Name = buckets.DEFAULT,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Response:
-    # Plain rows in the answer's shape, written as the response model would write them
-    # (followups.api.wire): no ORM object and no model per row. The query runs on the event
-    # loop: the sign-in has checked the connection out, and this read is one index range
-    # scan bounded by `limit` that never waits on a lock, cheaper than a hop to a worker
-    # thread. Unless reads go to a replica, whose connection is yet to be checked out (which
-    # may wait).
-    session, user, now = read.session, read.user, read.now
-    if session.info.get(READ_FROM) is not None:
-        rows = await run_in_threadpool(followups.list_due_rows, session, user, due, now=now, limit=limit)
-    else:
-        rows = followups.list_due_rows(session, user, due, now=now, limit=limit)
-    return wire.response([_ANSWER(row) for row in rows])
+    def read(signed: Signed):
+        # Sign-in and query in one worker thread (Unit): plain rows in the answer's shape,
+        # written out here on the event loop as the response model would write them
+        # (followups.api.wire): no ORM object and no model per row.
+        return followups.list_due_rows(signed.session, signed.user, due, now=signed.now, limit=limit)
+
+    return wire.response([_ANSWER(row) for row in await unit.run(read)])
 
 
 @router.post("/followups", status_code=201, response_model=FollowupOut)
@@ -82,7 +75,7 @@ async def mark_sent(followup_id: str, unit: SignedWrite, body: SendIn | None = N
     note = body.note if body else None
 
     def send(signed: Signed):
-        # Sign-in, send and commit in one worker thread (WriteUnit); the answer is the row
+        # Sign-in, send and commit in one worker thread (Unit); the answer is the row
         # read back in the transaction, written out here on the event loop.
         return followups.mark_sent_answer(signed.session, signed.user, followup_id, note=note, now=signed.now)
 
