@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -129,10 +129,8 @@ def _frozen(cluster):
         yield
     finally:
         for pid in pids:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 
 
 def test_a_frozen_server_is_a_503_within_the_deadline_and_the_server_answers_meanwhile(cluster):

@@ -276,6 +276,20 @@ class Database:
             if session.info.get(ROLL_BACK):
                 tx.rollback()
 
+    @contextmanager
+    def write_unit(self) -> Iterator[Session]:
+        """A write transaction as `transaction()`'s, begun and committed on a Core Connection,
+        with a Session joined to it for the services: about 0.19 M instructions fewer than
+        the Session's own transaction (bench/instructions.py), for the hottest write
+        (api.deps.Unit). What the services added to the Session is flushed before the commit."""
+        with self.engine.begin() as conn:
+            session = RoutingSession(bind=conn, expire_on_commit=False)
+            try:
+                yield session
+                session.flush()
+            finally:
+                session.close()  # joined: leaves the connection's transaction to the block
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.replica is not None:

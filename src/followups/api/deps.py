@@ -155,7 +155,8 @@ class Unit:
 
     def _whole(self, work: Callable[[Signed], T]) -> T:
         # A read is the list: statements (no transaction block on PostgreSQL), maybe on a replica.
-        with self.request.app.state.db.transaction(write=self.write, statements=not self.write) as session:
+        db = self.request.app.state.db
+        with db.write_unit() if self.write else db.transaction(statements=True) as session:
             sign = tokens.sign_in_writer if self.write else tokens.sign_in_reader
             user = _sign_in(self.request, session, self.presented, sign)
             return work(Signed(session, user, self.presented.at))

@@ -148,6 +148,11 @@ def install(app: FastAPI) -> None:
     def _pool_timeout(_r: Request, exc: PoolTimeout) -> JSONResponse:
         return _unavailable_database(exc)
 
+    @app.exception_handler(Exception)
+    def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "An internal error occurred.")
+
 
 # What a database that cannot serve now answers (followups.db.unavailable), by cause.
 _UNAVAILABLE = (
@@ -162,8 +167,3 @@ def _unavailable_database(exc: Exception) -> JSONResponse:
                   "The database is unavailable; try again shortly.")
     log.warning("database unavailable: %s", type(cause).__name__)
     return error_response(503, detail, headers={"Retry-After": RETRY_AFTER_S})
-
-    @app.exception_handler(Exception)
-    def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "An internal error occurred.")
