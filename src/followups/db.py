@@ -168,6 +168,17 @@ class _BoundedConnection(psycopg.Connection):
             raise DeadlineExceeded(f"the database did not answer within {self.deadline_s:g} s") from None
 
 
+def with_deadline(engine: Engine, settings: Settings) -> None:
+    """The engine's connections wait for the server's answers at most settings.db_deadline_s
+    (_BoundedConnection)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _bounded(_dialect, _record, cargs, cparams):
+        connection = _BoundedConnection.connect(*cargs, **cparams)
+        connection.deadline_s = settings.db_deadline_s
+        return connection
+
+
 def make_engine(settings: Settings, url: str | None = None, *, bounded: bool = False) -> Engine:
     """The engine of settings.database_url, or of `url` (a replica) with the same settings.
     `bounded` (the serving processes): statement and lock timeouts set on each connection
@@ -197,11 +208,7 @@ def make_engine(settings: Settings, url: str | None = None, *, bounded: bool = F
             f"; SET lock_timeout = {int(settings.db_lock_timeout_s * 1000)}"
         )
 
-        @event.listens_for(engine, "do_connect")
-        def _bounded(_dialect, _record, cargs, cparams):
-            connection = _BoundedConnection.connect(*cargs, **cparams)
-            connection.deadline_s = settings.db_deadline_s
-            return connection
+        with_deadline(engine, settings)
 
     @event.listens_for(engine, "connect")
     def _set_up(dbapi_connection, _record) -> None:
