@@ -132,8 +132,9 @@ class User(UserSettings, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320))
-    # Lower-cased email: the login key, unique.
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    # Lower-cased email: the login key, unique through EmailAddress (not a unique key of
+    # this table: Citus distributes app_user by id, and a unique key must include it).
+    email_key: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     followup_delays_days: Mapped[list[int]] = mapped_column(JSON)
@@ -152,8 +153,9 @@ class User(UserSettings, Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     # The user's own signing secret for webhooks (HMAC-SHA256); never sent back.
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
-    # The secret part of the calendar feed URL; revoking sets a new one or none.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The secret part of the calendar feed URL; revoking sets a new one or none. Found
+    # through CalendarAddress, which keeps it unique.
+    calendar_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Bumped by every write request of the user on PostgreSQL, in the same transaction: a
     # replica whose copy of this row has the primary's value has replayed all the user's
@@ -186,21 +188,52 @@ AnyUser = User | SignedIn
 
 
 class ApiToken(Base):
+    """A bearer token, `<user id>.<secret>` (followups.users.tokens): kept hashed, owned by
+    its user and found by (user_id, token_hash), one user's rows. Tokens made before the
+    user id was in them are found by their hash alone until they expire."""
+
     __tablename__ = "api_token"
     __table_args__ = (
-        Index(None, "user_id"),
+        PrimaryKeyConstraint("user_id", "id"),  # leads with the owner (see OWNED_IDENTITY)
+        UniqueConstraint("user_id", "token_hash"),
+        # The old tokens' sign-in (no user id in them), across users.
+        Index("ix_api_token_token_hash", "token_hash"),
         # The worker's pruning of expired and revoked tokens (followups.housekeeping).
         Index(None, "expires_at"),
         Index(None, "revoked_at", sqlite_where=text("revoked_at IS NOT NULL"),
               postgresql_where=text("revoked_at IS NOT NULL")),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    __mapper_args__ = OWNED_IDENTITY
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailAddress(Base):
+    """The directory of login emails: one row per email key, so an address belongs to one
+    account on any database (its primary key, the key a sharded cluster distributes it
+    by); the sign-in finds the account's id here. Written before the account, in the
+    same transaction: a second registration of the address waits, then is refused."""
+
+    __tablename__ = "email_address"
+
+    email_key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class CalendarAddress(Base):
+    """The directory of calendar feed tokens: one row per live token (its primary key, the
+    key a sharded cluster distributes it by), pointing at its user."""
+
+    __tablename__ = "calendar_address"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
 
 
 class LoginFailure(Base):

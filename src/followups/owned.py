@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from followups.errors import Invalid, NotFound
@@ -25,6 +25,16 @@ class Archivable(Protocol):
 
 
 A = TypeVar("A", bound=Archivable)
+
+# Marks the few reads that span users on purpose (the worker's due work, an administrator's
+# list of users): read-only, never locking. Every other statement pins one user (or one
+# directory key), which a database sharded by user sends to one shard (tests/test_tenancy.py).
+CROSS_USER = "/* cross-user */"
+
+
+def cross_user(stmt: Select) -> Select:
+    """`stmt` marked as a read across users (`CROSS_USER`); it must take no lock."""
+    return stmt.prefix_with(CROSS_USER)
 
 
 def is_id(raw: str | uuid.UUID) -> bool:

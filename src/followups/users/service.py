@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,8 +18,10 @@ from followups import clock, outbound, replica
 from followups.cadence import DEFAULT, Cadence
 from followups.chains.service import rezone_open
 from followups.errors import Conflict, Forbidden, Invalid, Unauthorized
-from followups.models import ApiToken, User
-from followups.users.tokens import NO_USER, TOKEN_OF, Presented, token_hash
+from followups.models import ApiToken, CalendarAddress, EmailAddress, User
+from followups.owned import cross_user
+from followups.users import tokens
+from followups.users.tokens import NO_USER, Presented, new_token, token_hash, token_owner
 
 DEFAULT_DIGEST_HOUR = 8
 _hasher = PasswordHasher()
@@ -74,9 +77,16 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
     """An account, whoever asks (sign_up checks the server's registration setting first)."""
     _check_timezone(timezone)
     key = email_key(email)
-    if session.scalar(select(User.id).where(User.email_key == key)) is not None:
-        raise Conflict("An account with this email already exists.")
+    user_id = uuid.uuid4()
+    # The directory row first: a concurrent registration of the same address waits on it
+    # (PostgreSQL) or after it (SQLite's one writer), then fails its primary key.
+    try:
+        with session.begin_nested():
+            session.add(EmailAddress(email_key=key, user_id=user_id))
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
     user = User(
+        id=user_id,
         email=email.strip(),
         email_key=key,
         password_hash=_hasher.hash(password),
@@ -89,23 +99,20 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
         next_digest_at=clock.next_local_time(now, DEFAULT_DIGEST_HOUR, clock.zone(timezone)),
         created_at=now,
     )
-    try:
-        with session.begin_nested():  # a concurrent registration of the same email
-            session.add(user)
-    except IntegrityError:
-        raise Conflict("An account with this email already exists.") from None
+    session.add(user)
+    session.flush()
     return user
 
 
 def login(session: Session, *, email: str, password: str, now: datetime, ttl_days: int) -> str:
-    user = session.scalar(select(User).where(User.email_key == email_key(email)))
+    user = find_user(session, email)
     try:
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("Email or password is wrong.") from None
     if user is None:
         raise Unauthorized("Email or password is wrong.")
-    token = secrets.token_urlsafe(32)
+    token = new_token(user.id)
     session.add(
         ApiToken(
             user_id=user.id,
@@ -118,12 +125,14 @@ def login(session: Session, *, email: str, password: str, now: datetime, ttl_day
 
 
 # Built once: building the statement cost every request about 0.1 ms (bench/RESULTS.md).
-_TOKEN_USER = select(User).where(*TOKEN_OF)
+# Keyed by whether the token carries its user id (tokens.token_of).
+_TOKEN_USER = {True: select(User).where(*tokens.TOKEN_OF), False: select(User).where(*tokens.LEGACY_TOKEN_OF)}
 
 
 def authenticate(session: Session, presented: Presented) -> User:
     """The token's user, for a request that reads (or changes the user itself)."""
-    user = session.scalar(_TOKEN_USER, presented.params())
+    params = presented.params()
+    user = session.scalar(_TOKEN_USER["token_owner" in params], params)
     if user is None:
         raise Unauthorized(NO_USER)
     replica.acting_for(session, user)  # a write then records that the user wrote
@@ -131,9 +140,11 @@ def authenticate(session: Session, presented: Presented) -> User:
 
 
 def logout(session: Session, token: str, now: datetime) -> None:
+    owner = token_owner(token)
+    mine = [] if owner is None else [ApiToken.user_id == owner]  # an old token: by its hash
     session.execute(
         update(ApiToken)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
+        .where(*mine, ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
@@ -195,28 +206,47 @@ def remove_webhook(session: Session, user: User) -> None:
 
 
 def rotate_calendar_token(session: Session, user: User) -> str:
-    user.calendar_token = secrets.token_urlsafe(32)
+    """A new calendar address; the old one stops answering."""
+    token = secrets.token_urlsafe(32)
+    _drop_calendar_address(session, user)
+    session.add(CalendarAddress(token=token, user_id=user.id))
+    user.calendar_token = token
     session.flush()
-    return user.calendar_token
+    return token
 
 
 def revoke_calendar_token(session: Session, user: User) -> None:
+    _drop_calendar_address(session, user)
     user.calendar_token = None
     session.flush()
 
 
+def _drop_calendar_address(session: Session, user: User) -> None:
+    if user.calendar_token is not None:
+        session.execute(delete(CalendarAddress).where(CalendarAddress.token == user.calendar_token))
+
+
 def user_by_calendar_token(session: Session, token: str) -> User | None:
-    return session.scalar(select(User).where(User.calendar_token == token)) if token else None
+    """The directory gives the user; their row must still name this token (a directory row
+    a raced rotation left behind answers nothing)."""
+    if not token:
+        return None
+    user_id = session.scalar(select(CalendarAddress.user_id).where(CalendarAddress.token == token))
+    if user_id is None:
+        return None
+    return session.scalar(select(User).where(User.id == user_id, User.calendar_token == token))
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email_key == email_key(email)))
+    """The account of an email, found through the directory (EmailAddress)."""
+    user_id = session.scalar(select(EmailAddress.user_id).where(EmailAddress.email_key == email_key(email)))
+    return None if user_id is None else session.scalar(select(User).where(User.id == user_id))
 
 
 def list_users(session: Session, *, limit: int | None = None) -> Sequence[User]:
     """The users of this database, oldest first."""
-    return session.scalars(select(User).order_by(User.created_at, User.id).limit(limit)).all()
+    return session.scalars(cross_user(select(User).order_by(User.created_at, User.id).limit(limit))).all()
 
 
 def any_user(session: Session) -> bool:
-    return session.scalar(select(User.id).limit(1)) is not None
+    return session.scalar(cross_user(select(User.id).limit(1))) is not None

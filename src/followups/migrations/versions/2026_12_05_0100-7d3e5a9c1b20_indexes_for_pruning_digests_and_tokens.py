@@ -1,7 +1,7 @@
 """indexes for pruning old digests and expired or revoked tokens
 
 Revision ID: 7d3e5a9c1b20
-Revises: 5b1f0c2d7e84
+Revises: 7e3a9c51d2b6
 Create Date: 2026-12-05 01:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '7d3e5a9c1b20'
-down_revision: str | None = '5b1f0c2d7e84'
+down_revision: str | None = '7e3a9c51d2b6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
