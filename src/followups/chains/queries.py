@@ -243,9 +243,14 @@ def send_and_answer() -> Select:
     without the reminder the worker made meanwhile."""
     sent = send().returning(*FOLLOWUP_COLUMNS, FollowUp.chain_id, FollowUp.reminded_at, FollowUp.user_id)
     sent = sent.cte("sent")
+    # The job and contact pinned to the user by the parameter, not only through the CTE's
+    # column: a PostgreSQL sharded by user (Citus) then sends the whole statement to the
+    # user's shard (through the CTE alone it pulled both tables to the coordinator).
+    uid = bindparam("uid")
     answer = (
-        sent.outerjoin(Job, and_(Job.id == sent.c.job_id, Job.user_id == sent.c.user_id))
-        .outerjoin(Contact, and_(Contact.id == sent.c.contact_id, Contact.user_id == sent.c.user_id))
+        sent.outerjoin(Job, and_(Job.user_id == uid, Job.id == sent.c.job_id, Job.user_id == sent.c.user_id))
+        .outerjoin(Contact, and_(Contact.user_id == uid, Contact.id == sent.c.contact_id,
+                                 Contact.user_id == sent.c.user_id))
     )
     return select(*sent_answer_columns(lambda column: sent.c[column.key])).select_from(answer)
 

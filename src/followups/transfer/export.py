@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import TextIO
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from followups.clock import UTC
@@ -79,8 +79,9 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
             Outreach.resume_on,
         )
         .select_from(Outreach)
-        .outerjoin(Job, Job.id == Outreach.job_id)
-        .outerjoin(Contact, Contact.id == Outreach.contact_id)
+        # Joined on the owner too: co-located on a PostgreSQL sharded by user (Citus).
+        .outerjoin(Job, and_(Job.user_id == Outreach.user_id, Job.id == Outreach.job_id))
+        .outerjoin(Contact, and_(Contact.user_id == Outreach.user_id, Contact.id == Outreach.contact_id))
         .where(*live)
         .order_by(
             Outreach.sent_at,
@@ -124,7 +125,10 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
         ]
     jobs = (
         select(Job.company, Job.role, Job.url, Job.stage)
-        .where(Job.user_id == user.id, ~exists().where(Outreach.job_id == Job.id, *live))
+        .where(
+            Job.user_id == user.id,
+            ~exists().where(Outreach.user_id == Job.user_id, Outreach.job_id == Job.id, *live),
+        )
         .order_by(Job.company, Job.role, Job.url, Job.stage, Job.id)
     )
     for company, role, url, stage in _stream(session, jobs):
@@ -132,7 +136,8 @@ def csv_rows(session: Session, user: User) -> Iterator[list[str]]:
     contacts = (
         select(Contact.company, Contact.name, Contact.email)
         .where(
-            Contact.user_id == user.id, ~exists().where(Outreach.contact_id == Contact.id, *live)
+            Contact.user_id == user.id,
+            ~exists().where(Outreach.user_id == Contact.user_id, Outreach.contact_id == Contact.id, *live),
         )
         .order_by(Contact.name, Contact.email, Contact.company, Contact.id)
     )
