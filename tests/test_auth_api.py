@@ -47,6 +47,18 @@ def test_passwords_are_argon2_and_tokens_stored_hashed(api, db):
     assert token not in stored and len(stored) == 1
 
 
+def test_a_token_carries_its_user_id_and_only_its_own_secret_signs_in(api):
+    ada = api.signup("ada@example.com")
+    bob = api.signup("bob@example.com")
+    ada_token = ada["Authorization"].removeprefix("Bearer ")
+    ada_id, dot, secret = ada_token.partition(".")
+    assert dot and api.call("GET", "/me", ada, 200).json()["id"] == ada_id
+    bob_id = api.call("GET", "/me", bob, 200).json()["id"]
+    for forged in (f"{bob_id}.{secret}", f"not-an-id.{secret}", secret, f"{ada_id}.", "."):
+        r = api.call("GET", "/me", {"Authorization": f"Bearer {forged}"}, 401)
+        assert r.json()["error"], forged
+
+
 def test_logout_revokes_the_token(api):
     headers = api.signup("d@example.com")
     assert api.client.get("/me", headers=headers).status_code == 200

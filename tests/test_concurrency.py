@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from followups.models import FollowUp, Notification
+from followups.models import EmailAddress, FollowUp, Notification, User
 from helpers import bucket, job, outreach, send
 
 RACERS = 20
@@ -27,6 +27,25 @@ def race(url: str, method: str, path: str, headers: dict, json: dict | None = No
 
     with ThreadPoolExecutor(RACERS) as pool:
         return sorted(pool.map(one, range(RACERS)))
+
+
+def test_twenty_concurrent_registrations_of_one_email_make_one_account(live_url, db):
+    """The email directory (followups.models.EmailAddress) refuses the others, whatever the
+    case of the address: there is no unique key on app_user for it."""
+    barrier = threading.Barrier(RACERS)
+
+    def one(i):
+        email = "Race@Example.com" if i % 2 else "race@example.com"
+        with httpx.Client(base_url=live_url, timeout=60) as client:
+            barrier.wait()
+            return client.post("/auth/register", json={"email": email, "password": "correct horse"}).status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        codes = sorted(pool.map(one, range(RACERS)))
+    assert codes == [201] + [409] * (RACERS - 1)
+    with db.transaction(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+        assert s.scalar(select(func.count()).select_from(EmailAddress)) == 1
 
 
 def test_twenty_concurrent_sends_make_one_next_attempt(api, ada, live_url, db):

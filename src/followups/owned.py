@@ -9,8 +9,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+from sqlalchemy.sql.selectable import HasPrefixes
 
 from followups.errors import Invalid, NotFound
 
@@ -25,6 +29,7 @@ class Archivable(Protocol):
 
 
 A = TypeVar("A", bound=Archivable)
+S = TypeVar("S", bound=HasPrefixes)
 
 # Marks the few reads that span users on purpose (the worker's due work, an administrator's
 # list of users): read-only, never locking. Every other statement pins one user (or one
@@ -35,6 +40,33 @@ CROSS_USER = "/* cross-user */"
 def cross_user(stmt: Select) -> Select:
     """`stmt` marked as a read across users (`CROSS_USER`); it must take no lock."""
     return stmt.prefix_with(CROSS_USER)
+
+
+# Marks the worker's statements on the users of one shard at once (their owners pinned by
+# `user_id IN (...)`, followups.notifications.claim.shard_groups): a database sharded by
+# user sends each to that one shard; an unsharded database is one shard.
+ONE_SHARD = "/* one shard */"
+
+
+def one_shard(stmt: S) -> S:
+    """`stmt` marked as a statement on the users of one shard (`ONE_SHARD`)."""
+    return stmt.prefix_with(ONE_SHARD)
+
+
+def one_of(session: Session, column, values, *, filter_only: bool = False) -> ColumnElement[bool]:
+    """`column IN values`: on PostgreSQL `= ANY(<one array parameter>)`, which a batch of
+    thousands binds and plans much faster than as many parameters (and has no limit on
+    their number). `filter_only`: SQLite must not pick an index for it (`+column`): with
+    a thousand users it walked each user's rows instead of the query's own index."""
+    values = list(values)
+    if len(values) == 1:  # an equality: what a sharded cluster routes (and locks) on one shard
+        return (UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+                if filter_only and session.get_bind().dialect.name == "sqlite" else column) == values[0]
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    if filter_only:
+        column = UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+    return column.in_(values)
 
 
 def is_id(raw: str | uuid.UUID) -> bool:

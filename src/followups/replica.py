@@ -14,7 +14,7 @@ One mechanism for every writer:
   the user's row first (`_before_execute`, an engine event: services that write on
   `session.connection()` directly are covered too).
 - A writer acting for many users (the worker's claims, the digests) takes its users with
-  `take_writers` before it touches their rows.
+  `take_writers` (or `take_writer`) before it touches their rows.
 
 The bump comes FIRST, before any other row of the user is locked: every write of a user
 locks app_user, then the user's other rows, so two writes of one user take turns on the
@@ -33,7 +33,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, TextClause, bindparam, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +41,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from followups.db import READ_FROM, RoutingSession
 from followups.models import AnyUser, User
+from followups.owned import one_of, one_shard
 
 log = logging.getLogger("followups.replica")
 
@@ -108,27 +108,43 @@ def _before_execute(conn: Connection, statement, _multiparams, _params, _options
     conn.execute(_BUMP, {"acting_user_id": user_id})
 
 
-def take_writers(session: Session, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+def take_writers(session: Session, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """For a writer acting for many users (the worker): bump and lock the rows of
-    `user_ids`, in id order, and return those that exist; touch only their rows after.
-    Call it before the transaction locks anything else: it may wait for a user's own
-    write to finish, which never waits on the worker (that write holds no row the worker
-    has, since the worker takes a user's row before any of the user's other rows), and
-    two workers lock users in the same order. SQLite (one writer at a time, no
+    `user_ids` (the users of one shard: followups.notifications.claim.shard_groups), in id
+    order, and return those that exist; touch only their rows after. Call it before the
+    transaction locks anything else of theirs: it may wait for a user's own write to
+    finish, which never waits on the worker (that write holds no row the worker has, since
+    the worker takes a user's row before any of the user's other rows), and two workers
+    lock users in the same order (shard, then id). SQLite (one writer at a time, no
     replicas): all of them, unchanged."""
     wanted = set(user_ids)
     if not wanted or not on_postgresql(session):
         return wanted
     ordered = (
-        select(User.id).where(User.id.in_(wanted)).order_by(User.id)
+        select(User.id).where(one_of(session, User.id, wanted)).order_by(User.id)
         .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as an UPDATE takes
         .cte("writers").prefix_with("MATERIALIZED")
     )
-    stmt = (
-        update(User.__table__).where(User.id == ordered.c.id)
+    stmt = one_shard(
+        update(User.__table__).where(one_of(session, User.id, wanted), User.id == ordered.c.id)
         .values(write_seq=User.write_seq + 1).returning(User.id)
     )
     return set(session.scalars(stmt))
+
+
+# Built once; the parameter is not named like a column.
+_TAKE_WRITER = (
+    update(User.__table__).where(User.id == bindparam("writer_id"))
+    .values(write_seq=User.write_seq + 1).returning(User.id)
+)
+
+
+def take_writer(session: Session, user_id: uuid.UUID) -> bool:
+    """`take_writers` for one user, in a statement pinned to them (the digests, which are
+    made one user at a time)."""
+    if not on_postgresql(session):
+        return True
+    return session.execute(_TAKE_WRITER, {"writer_id": user_id}).first() is not None
 
 
 def caught_up(replica: Engine, user: AnyUser) -> bool:

@@ -28,7 +28,8 @@ from followups.delivery.email import render_digest, send_email
 from followups.delivery.errors import DeliveryError
 from followups.delivery.webhook import post_webhook
 from followups.models import Delivery, DeliveryChannel, Notification, User
-from followups.notifications.claim import claim
+from followups.notifications.claim import claim, claim_each, due_by_shard
+from followups.owned import one_of, one_shard
 
 # Beyond the deadline: recording the outcome, and clocks of workers a little apart.
 LEASE_MARGIN = timedelta(seconds=10)
@@ -64,43 +65,43 @@ def claim_deliveries(session: Session, settings: Settings, *, now: datetime, bat
                      skip_users: Collection[uuid.UUID] = (), skip_email: bool = False) -> list[Outgoing]:
     """Up to `batch` due deliveries, leased to this worker; none of `skip_users` (their
     receiver is busy) and, with `skip_email`, no email (the SMTP server is)."""
-    due = and_(PENDING, Delivery.next_attempt_at <= now)
-    candidates = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at).limit(batch)
+    still = and_(PENDING, Delivery.next_attempt_at <= now)
+    candidates = select(Delivery.user_id, Delivery.id).where(still).order_by(Delivery.next_attempt_at).limit(batch)
     if skip_users:
         candidates = candidates.where(Delivery.user_id.not_in(list(skip_users)))
     if skip_email:
         candidates = candidates.where(Delivery.channel != DeliveryChannel.EMAIL.value)
-    claimed = claim(
-        session,
-        Delivery,
-        candidates,
-        due,
-        {"next_attempt_at": now + lease(settings), "attempts": Delivery.attempts + 1},
-        (Delivery.id,),
-    )
-    if not claimed:
-        return []
-    rows = session.execute(
-        select(Delivery, Notification, User.webhook_url, User.webhook_secret, User.email)
-        .join(Notification, and_(Notification.id == Delivery.notification_id,
-                                 Notification.user_id == Delivery.user_id))
-        .join(User, User.id == Delivery.user_id)
-        .where(Delivery.id.in_([r.id for r in claimed]))
-    ).all()
-    return [
-        Outgoing(
-            delivery_id=d.id,
-            user_id=d.user_id,
-            channel=d.channel,
-            attempts=d.attempts,
-            notification=notification_event(n),
-            webhook_url=url,
-            webhook_secret=secret,
-            email=email,
-            payload=n.payload,
-        )
-        for d, n, url, secret, email in rows
-    ]
+    leased = {"next_attempt_at": now + lease(settings), "attempts": Delivery.attempts + 1}
+
+    def take(users: list) -> list[Outgoing]:
+        claimed = claim(session, Delivery, candidates, users, still, leased, (Delivery.id,))
+        if not claimed:
+            return []
+        rows = session.execute(one_shard(
+            select(Delivery, Notification, User.webhook_url, User.webhook_secret, User.email)
+            .join(Notification, and_(Notification.user_id == Delivery.user_id,
+                                     Notification.id == Delivery.notification_id))
+            .join(User, User.id == Delivery.user_id)
+            .where(one_of(session, Delivery.user_id, users, filter_only=True),
+                   one_of(session, Notification.user_id, users, filter_only=True),
+                   one_of(session, User.id, users), one_of(session, Delivery.id, [r.id for r in claimed]))
+        )).all()
+        return [
+            Outgoing(
+                delivery_id=d.id,
+                user_id=d.user_id,
+                channel=d.channel,
+                attempts=d.attempts,
+                notification=notification_event(n),
+                webhook_url=url,
+                webhook_secret=secret,
+                email=email,
+                payload=n.payload,
+            )
+            for d, n, url, secret, email in rows
+        ]
+
+    return claim_each(session, due_by_shard(session, candidates), take)
 
 
 def receiver(job: Outgoing, settings: Settings) -> str:
@@ -148,14 +149,15 @@ def release(session: Session, job: Outgoing, *, now: datetime) -> None:
     """Give a claimed delivery back unsent (its receiver was busy): due again, its attempt
     not counted. Unless another worker has it meanwhile."""
     session.execute(
-        update(Delivery).where(Delivery.id == job.delivery_id, PENDING, Delivery.attempts == job.attempts)
+        update(Delivery).where(Delivery.user_id == job.user_id, Delivery.id == job.delivery_id, PENDING,
+                               Delivery.attempts == job.attempts)
         .values(next_attempt_at=now, attempts=Delivery.attempts - 1),
         execution_options={"synchronize_session": False},
     )
 
 
 def record(session: Session, job: Outgoing, error: DeliveryError | None, *, now: datetime, max_attempts: int) -> None:
-    still = and_(Delivery.id == job.delivery_id, PENDING)
+    still = and_(Delivery.user_id == job.user_id, Delivery.id == job.delivery_id, PENDING)
     if error is None:
         values = {"delivered_at": now, "last_error": None}
     else:

@@ -28,6 +28,7 @@ from followups.mailbox import imap, reading, record
 from followups.mailbox.secret import KeyMismatch
 from followups.mailbox.service import account_of
 from followups.models import Mailbox, MailboxStatus, MailKind, User
+from followups.owned import cross_user
 
 log = logging.getLogger("followups.mailbox")
 LEASE_MARGIN_S = 60.0  # beyond the budget: a lease outlives its sync, or its worker died
@@ -48,26 +49,28 @@ def _due(now: datetime):
     return and_(Mailbox.next_sync_at <= now, or_(Mailbox.lease_until.is_(None), Mailbox.lease_until < now))
 
 
-def _claim(session: Session, candidates, still, now: datetime, settings: Settings) -> list[Claimed]:
+def _claim(session: Session, user_ids, still, now: datetime, settings: Settings) -> list[Claimed]:
+    """Lease each of the users' mailboxes that still matches `still`: one conditional
+    UPDATE per mailbox (pinned to its user), in user-id order; a mailbox another worker has
+    just leased no longer matches once that one commits."""
     lease = now + timedelta(seconds=settings.mailbox_budget_s + LEASE_MARGIN_S)
-    locked = candidates.with_for_update(of=Mailbox, skip_locked=True).cte("claimed").prefix_with("MATERIALIZED")
-    stmt = (
-        update(Mailbox).where(Mailbox.user_id == locked.c.user_id, still)
-        .values(lease_until=lease).returning(Mailbox.user_id)
-    )
-    rows = session.execute(stmt, execution_options={"synchronize_session": False}).all()
-    return [Claimed(r.user_id, lease) for r in rows]
+    claimed = []
+    for user_id in sorted(user_ids):
+        stmt = update(Mailbox).where(Mailbox.user_id == user_id, still).values(lease_until=lease)
+        if session.execute(stmt, execution_options={"synchronize_session": False}).rowcount == 1:
+            claimed.append(Claimed(user_id, lease))
+    return claimed
 
 
 def claim_due(session: Session, settings: Settings, *, now: datetime, batch: int) -> list[Claimed]:
-    candidates = select(Mailbox.user_id).where(_due(now)).order_by(Mailbox.next_sync_at).limit(batch)
-    return _claim(session, candidates, _due(now), now, settings)
+    due = cross_user(select(Mailbox.user_id).where(_due(now)).order_by(Mailbox.next_sync_at).limit(batch))
+    return _claim(session, session.scalars(due).all(), _due(now), now, settings)
 
 
 def claim_now(session: Session, settings: Settings, user_id: uuid.UUID, *, now: datetime) -> Claimed | None:
     """The user's mailbox, due or not (`followups mailbox sync`), unless a worker holds it."""
-    free = and_(Mailbox.user_id == user_id, or_(Mailbox.lease_until.is_(None), Mailbox.lease_until < now))
-    claimed = _claim(session, select(Mailbox.user_id).where(free), free, now, settings)
+    free = or_(Mailbox.lease_until.is_(None), Mailbox.lease_until < now)
+    claimed = _claim(session, [user_id], free, now, settings)
     return claimed[0] if claimed else None
 
 

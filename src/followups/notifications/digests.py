@@ -14,6 +14,7 @@ from followups.chains.queries import due_bucket
 from followups.models import FollowUp, Notification, User
 from followups.notification_kinds import DIGEST
 from followups.notifications.claim import insert_ignoring_duplicates
+from followups.owned import cross_user
 
 
 def _item(fu: FollowUp, user: User, today) -> dict:
@@ -62,16 +63,17 @@ def digest_summary(payload: dict) -> str:
 
 def make_digests(session: Session, *, now: datetime, batch: int) -> int:
     """Digests for the users whose digest hour has come; each user's next one is set ahead."""
-    users = session.scalars(
-        select(User)
-        .where(User.next_digest_at <= now)
-        .order_by(User.next_digest_at)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    # Their rows are locked already (FOR UPDATE above, before anything else of theirs): the
-    # digest is a write each of them sees, so their write_seq moves on (followups.replica).
-    replica.take_writers(session, [u.id for u in users])
+    due = cross_user(select(User.id).where(User.next_digest_at <= now).order_by(User.next_digest_at).limit(batch))
+    users = []
+    # One user at a time, in id order, each locked by a statement of their own (skipped if
+    # another worker holds them): their digest is a write they see, so their write_seq
+    # moves on (followups.replica), before anything else of theirs is touched.
+    for user_id in sorted(session.scalars(due)):
+        user = session.scalar(
+            select(User).where(User.id == user_id, User.next_digest_at <= now).with_for_update(skip_locked=True)
+        )
+        if user is not None and replica.take_writer(session, user_id):
+            users.append(user)
     rows = []
     for user in users:
         # The day the digest belongs to: the one it was due on, even if the worker is late.

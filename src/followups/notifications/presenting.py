@@ -29,20 +29,23 @@ from followups.models import (
     User,
 )
 from followups.notification_kinds import Stale
-from followups.notifications.claim import claim, insert_ignoring_duplicates
+from followups.notifications.claim import claim, claim_each, due_by_shard, insert_ignoring_duplicates
+from followups.owned import one_of, one_shard
 
 PENDING = and_(Notification.presented_at.is_(None), Notification.cancelled_at.is_(None))
 
 
-def _followup_closed(session: Session, rows) -> set[uuid.UUID]:
+def _followup_closed(session: Session, users: list[uuid.UUID], rows) -> set[uuid.UUID]:
     ids = {r.followup_id for r in rows}
     if not ids:
         return set()
     live = set(
         session.scalars(
-            with_job_and_contact(select(FollowUp.id)).where(
-                FollowUp.id.in_(ids), is_open(), Job.archived_at.is_(None), Contact.archived_at.is_(None)
-            )
+            one_shard(with_job_and_contact(select(FollowUp.id)).where(
+                one_of(session, FollowUp.user_id, users, filter_only=True), one_of(session, FollowUp.id, ids),
+                is_open(), Job.archived_at.is_(None),
+                Contact.archived_at.is_(None),
+            ))
         )
     )
     return {r.id for r in rows if r.followup_id not in live}
@@ -71,15 +74,15 @@ def _replied(session: Session, row) -> bool:
     )
 
 
-def _replied_since(session: Session, rows) -> set[uuid.UUID]:
+def _replied_since(session: Session, _users: list[uuid.UUID], rows) -> set[uuid.UUID]:
     return {r.id for r in rows if _replied(session, r)}
 
 
 _STALE_CHECKS = {Stale.FOLLOWUP_CLOSED: _followup_closed, Stale.REPLIED_SINCE: _replied_since}
 
 
-def _stale(session: Session, claimed) -> set[uuid.UUID]:
-    """The claimed notifications their kind's rule resolves silently."""
+def _stale(session: Session, users: list[uuid.UUID], claimed) -> set[uuid.UUID]:
+    """The claimed notifications (of `users`) their kind's rule resolves silently."""
     by_rule: dict[Stale, list] = {}
     for r in claimed:
         rule = kinds.of(r.kind).stale
@@ -87,45 +90,53 @@ def _stale(session: Session, claimed) -> set[uuid.UUID]:
             by_rule.setdefault(rule, []).append(r)
     stale: set[uuid.UUID] = set()
     for rule, rows in by_rule.items():
-        stale |= _STALE_CHECKS[rule](session, rows)
+        stale |= _STALE_CHECKS[rule](session, users, rows)
     return stale
 
 
+_CLAIMED = (
+    Notification.id, Notification.user_id, Notification.kind, Notification.followup_id,
+    Notification.job_id, Notification.contact_id, Notification.created_at, Notification.payload,
+)
 def present_due(session: Session, settings: Settings, *, now: datetime, batch: int) -> int:
     candidates = (
-        select(Notification.id)
+        select(Notification.user_id, Notification.id)
         .where(PENDING, Notification.due_at <= now)
         .order_by(Notification.due_at)
         .limit(batch)
     )
-    claimed = claim(
-        session,
-        Notification,
-        candidates,
-        PENDING,
-        {"presented_at": now},
-        (
-            Notification.id, Notification.user_id, Notification.kind, Notification.followup_id,
-            Notification.job_id, Notification.contact_id, Notification.created_at, Notification.payload,
-        ),
-        seen_by_owner=True,  # stale ones are cancelled: they leave the user's list
-    )
-    if not claimed:
-        return 0
-    stale = _stale(session, claimed)
-    if stale:
-        session.execute(
-            update(Notification).where(Notification.id.in_(stale)).values(cancelled_at=now),
-            execution_options={"synchronize_session": False},
-        )
-    live = [r for r in claimed if r.id not in stale]
-    users = {
-        u.id: u
-        for u in session.execute(
-            select(User.id, User.webhook_url, User.digest_email).where(User.id.in_({r.user_id for r in live}))
-        )
-    }
-    deliveries = []
+    deliveries: list[dict] = []
+
+    def present(users: list) -> list:
+        claimed = claim(session, Notification, candidates, users, PENDING, {"presented_at": now}, _CLAIMED)
+        if not claimed:
+            return claimed
+        stale = _stale(session, users, claimed)
+        if stale:
+            session.execute(
+                one_shard(update(Notification).where(one_of(session, Notification.user_id, users, filter_only=True),
+                                                     one_of(session, Notification.id, stale)))
+                .values(cancelled_at=now),
+                execution_options={"synchronize_session": False},
+            )
+        live = [r for r in claimed if r.id not in stale]
+        if live:
+            users = {u.id: u for u in session.execute(one_shard(
+                select(User.id, User.webhook_url, User.digest_email)
+                .where(one_of(session, User.id, {r.user_id for r in live}))
+            ))}
+            deliveries.extend(_deliveries(settings, users, live, now))
+        return claimed
+
+    # seen_by_owner: stale ones are cancelled, they leave the user's list.
+    claimed = claim_each(session, due_by_shard(session, candidates), present, seen_by_owner=True)
+    insert_ignoring_duplicates(session, Delivery, deliveries, ["user_id", "notification_id", "channel"])
+    return len(claimed)
+
+
+def _deliveries(settings: Settings, users: dict, live, now: datetime) -> list[dict]:
+    """One delivery per channel its user has and each notification's kind goes to."""
+    rows = []
     for r in live:
         user = users[r.user_id]
         channels = kinds.of(r.kind).channels(
@@ -133,7 +144,7 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
             email=settings.smtp_enabled and bool(user.digest_email),
             payload=r.payload,
         )
-        deliveries += [
+        rows += [
             {
                 "id": uuid.uuid4(),
                 "user_id": r.user_id,
@@ -145,5 +156,4 @@ def present_due(session: Session, settings: Settings, *, now: datetime, batch: i
             }
             for channel in channels
         ]
-    insert_ignoring_duplicates(session, Delivery, deliveries, ["user_id", "notification_id", "channel"])
-    return len(claimed)
+    return rows

@@ -1,8 +1,10 @@
 """The reminder sweep: one followup_due notification per due follow-up, however often it runs.
 
-Each batch is two statements whatever its size: the claim (marks reminded_at, returns
-ids) and one INSERT ... SELECT that builds the notifications inside the database, so no
-row data travels to Python and back.
+Each batch reads its due follow-ups across users without a lock, then, for the users of
+each shard (one group on a database that is not sharded: followups.notifications.claim),
+takes their rows (followups.replica), claims (marks reminded_at, returns ids) and runs
+one INSERT ... SELECT that builds the notifications inside the database, so no row data
+travels to Python and back.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ from followups.chains.queries import is_open, with_job_and_contact
 from followups.db import UTCDateTime
 from followups.models import Contact, FollowUp, Job, Notification
 from followups.notification_kinds import FOLLOWUP_DUE
-from followups.notifications.claim import claim
+from followups.notifications.claim import claim, claim_each, due_by_shard
+from followups.owned import one_of, one_shard
 
 
 def due_unreminded() -> Select:
-    """Visible open follow-ups whose due day has begun in their owner's zone and that
-    have no reminder yet. remind_at (start of the local due day) makes this one index
-    range, whatever the zones: the cost follows the due rows, not all rows."""
-    return with_job_and_contact(select(FollowUp.id)).where(
+    """Visible open follow-ups (their owner and id) whose due day has begun in their
+    owner's zone and that have no reminder yet. remind_at (start of the local due day)
+    makes this one index range, whatever the zones: the cost follows the due rows, not all
+    rows."""
+    return with_job_and_contact(select(FollowUp.user_id, FollowUp.id)).where(
         is_open(),
         FollowUp.reminded_at.is_(None),
         Job.archived_at.is_(None),
@@ -62,20 +66,31 @@ def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
     candidates = (
         due_unreminded().where(FollowUp.remind_at <= now).order_by(FollowUp.remind_at).limit(batch)
     )
-    claimed = claim(
-        session,
-        FollowUp,
-        candidates,
-        and_(is_open(), FollowUp.reminded_at.is_(None)),
-        {"reminded_at": now},
-        (FollowUp.id,),
-        seen_by_owner=True,
-    )
-    if not claimed:
-        return 0
+    still = and_(is_open(), FollowUp.reminded_at.is_(None))
     postgres = session.get_bind().dialect.name == "postgresql"
+    insert = (postgresql if postgres else sqlite).insert(Notification.__table__)
     new_id = func.gen_random_uuid() if postgres else func.lower(func.hex(func.randomblob(16)))
-    rows = with_job_and_contact(
+
+    def remind(users: list) -> list:
+        claimed = claim(session, FollowUp, candidates, users, still, {"reminded_at": now}, (FollowUp.id,))
+        if claimed:
+            reminders = _reminders(session, users, [r.id for r in claimed], new_id, now)
+            session.execute(
+                one_shard(insert.from_select(NOTIFICATION_COLUMNS, reminders))
+                .on_conflict_do_nothing(index_elements=["user_id", "kind", "dedupe_key"])
+            )
+        return claimed
+
+    return len(claim_each(session, due_by_shard(session, candidates), remind, seen_by_owner=True))
+
+
+NOTIFICATION_COLUMNS = ["id", "user_id", "kind", "dedupe_key", "message", "due_at", "job_id", "contact_id",
+                        "followup_id", "chain_id", "created_at"]
+
+
+def _reminders(session: Session, users: list, ids: list, new_id, now: datetime) -> Select:
+    """The reminders of the follow-ups `ids` of `users`, as `NOTIFICATION_COLUMNS`."""
+    return with_job_and_contact(
         select(
             new_id,
             FollowUp.user_id,
@@ -90,13 +105,4 @@ def sweep_reminders(session: Session, *, now: datetime, batch: int) -> int:
             FollowUp.chain_id,
             literal(now, UTCDateTime()),
         )
-    ).where(FollowUp.id.in_([r.id for r in claimed]))
-    columns = ["id", "user_id", "kind", "dedupe_key", "message", "due_at", "job_id", "contact_id",
-               "followup_id", "chain_id", "created_at"]
-    insert = (postgresql if postgres else sqlite).insert(Notification.__table__)
-    session.execute(
-        insert.from_select(columns, rows).on_conflict_do_nothing(
-            index_elements=["user_id", "kind", "dedupe_key"]
-        )
-    )
-    return len(claimed)
+    ).where(one_of(session, FollowUp.user_id, users, filter_only=True), one_of(session, FollowUp.id, ids))

@@ -36,13 +36,12 @@ def list_notifications(
 
 def mark_seen(session: Session, user: User, notification_id, *, now: datetime) -> Notification:
     notification = get_owned(session, Notification, user.id, notification_id, "Notification")
+    mine = (Notification.user_id == user.id, Notification.id == notification.id)
     session.execute(
-        update(Notification)
-        .where(Notification.id == notification.id, Notification.sent_at.is_(None))
-        .values(sent_at=now),
+        update(Notification).where(*mine, Notification.sent_at.is_(None)).values(sent_at=now),
         execution_options={"synchronize_session": False},
     )
-    return session.get(Notification, notification.id, populate_existing=True)
+    return session.scalars(select(Notification).where(*mine).execution_options(populate_existing=True)).one()
 
 
 def get_notification(session: Session, user: User, notification_id) -> Notification:

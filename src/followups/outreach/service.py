@@ -112,7 +112,7 @@ def find_job(session: Session, user: User, company: str, role: str) -> Job | Non
         select(Job.id, Job.company, Job.role).where(Job.user_id == user.id).order_by(Job.created_at, Job.id)
     )
     found = next((jid for jid, c, r in rows if (fold(c), fold(r)) == key), None)
-    return session.get(Job, found) if found else None
+    return get_owned(session, Job, user.id, found, "Job") if found else None
 
 
 def find_contact(session: Session, user: User, name: str | None, email: str | None) -> Contact | None:
@@ -126,7 +126,7 @@ def find_contact(session: Session, user: User, name: str | None, email: str | No
         found = next((cid for cid, _n, e in rows if fold(e or "") == fold(email)), None)
     else:
         found = next((cid for cid, n, _e in rows if fold(n) == fold(name or "")), None)
-    return session.get(Contact, found) if found else None
+    return get_owned(session, Contact, user.id, found, "Contact") if found else None
 
 
 def _job(session: Session, user: User, job: str | uuid.UUID | NewJob | None, now: datetime):

@@ -35,6 +35,7 @@ from followups.models import (
     Stage,
     User,
 )
+from followups.owned import cross_user
 from followups.transfer.csv_import import CHUNK, ImportRejected, RowError
 from followups.transfer.export import FORMAT, SECTIONS, VERSION, record_columns
 
@@ -167,13 +168,14 @@ def _err(where: str, field: str, message: str) -> RowError:
 def _owned(
     session: Session, ids: list[uuid.UUID], user_id: uuid.UUID | None
 ) -> dict[uuid.UUID, uuid.UUID]:
-    """Of these ids, those already in the database (of user_id, or of anybody): id -> owner."""
+    """Of these ids, those already in the database (of user_id, or of anybody): id -> owner.
+    Of anybody is a question across users by its nature (ids stay unique across users, which
+    the ORM's identity by id relies on): a read without a lock, marked as such."""
     found: dict[uuid.UUID, uuid.UUID] = {}
     for model in SECTIONS.values():
         for start in range(0, len(ids), 500):
             stmt = select(model.id, model.user_id).where(model.id.in_(ids[start : start + 500]))
-            if user_id is not None:
-                stmt = stmt.where(model.user_id == user_id)
+            stmt = cross_user(stmt) if user_id is None else stmt.where(model.user_id == user_id)
             found.update((row_id, owner) for row_id, owner in session.execute(stmt))
     return found
 

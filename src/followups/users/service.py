@@ -78,6 +78,7 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
     _check_timezone(timezone)
     key = email_key(email)
     user_id = uuid.uuid4()
+    password_hash = _hasher.hash(password)  # before the directory row: its lock is held short
     # The directory row first: a concurrent registration of the same address waits on it
     # (PostgreSQL) or after it (SQLite's one writer), then fails its primary key.
     try:
@@ -89,7 +90,7 @@ def register(session: Session, *, email: str, password: str, timezone: str, now:
         id=user_id,
         email=email.strip(),
         email_key=key,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         timezone=timezone,
         followup_delays_days=list(DEFAULT.followup_delays_days),
         dormant_after_days=DEFAULT.dormant_after_days,
