@@ -13,6 +13,8 @@ from followups import __version__, commands, stopping
 from followups.commands.common import error_line
 from followups.config import Settings
 from followups.db import Database
+from followups.distribute import distribute
+from followups.errors import DomainError
 from followups.migrate import current_revision, head_revision, upgrade
 
 # click's exceptions, from the click Typer uses (its own copy since Typer 0.26).
@@ -168,6 +170,21 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     try:
         upgrade(database.engine, revision)
         console.print(f"database at {current_revision(database.engine)} ({_safe_url(settings)})")
+    finally:
+        database.dispose()
+
+
+@db_app.command("distribute")
+def db_distribute() -> None:
+    """On a Citus coordinator, spread the migrated schema over the workers: app_user by id,
+    the users' own rows by user_id beside it, the directories by their keys. A second run
+    changes nothing. After a later `db upgrade`, run it again for the tables it added."""
+    database = Database(Settings())
+    try:
+        distribute(database.engine, typer.echo)
+    except DomainError as exc:
+        error_line(exc.detail)
+        raise typer.Exit(1) from None
     finally:
         database.dispose()
 
