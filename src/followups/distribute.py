@@ -98,7 +98,7 @@ def distribute(engine: Engine, say: Callable[[str], None]) -> int:
         raise Conflict(f"the schema is at {current}, not at {head}: run `followups db upgrade` first.")
     plan = [p for p in layout() if p.column is not None]
     with engine.connect() as conn:
-        done = dict(conn.execute(_DISTRIBUTED).tuples().all())
+        done = dict(conn.execute(_DISTRIBUTED).all())
         for placement in plan:
             _check(conn, placement, done.get(placement.table))
         workers = conn.scalar(_WORKERS)
@@ -125,7 +125,7 @@ def _check(conn, placement: Placement, distributed_by: str | None) -> None:
             raise Conflict(f"{placement.table} is distributed by {distributed_by}, not by {placement.column}: "
                            f"undistribute it first (SELECT undistribute_table('{placement.table}')).")
         return
-    for index, columns in conn.execute(_UNIQUE_KEYS, {"table": placement.table}).tuples():
+    for index, columns in conn.execute(_UNIQUE_KEYS, {"table": placement.table}):
         if placement.column not in columns:
             raise Conflict(f"{placement.table} has the unique key {index} on {', '.join(sorted(columns))}, "
                            f"without {placement.column}, which Citus cannot keep: nothing was changed "
