@@ -33,7 +33,10 @@ from test_auth_api import (  # noqa: F401  (collected here, on Citus)
     test_timezone_defaults_to_utc_and_taken_email_is_409,
     test_wrong_pair_is_401,
 )
-from test_cli_verbs import Cli
+from test_calendar import (  # noqa: F401
+    test_another_users_feed_has_only_their_own,
+    test_rotating_and_revoking_the_address,
+)
 from test_followups_api import (  # noqa: F401
     test_archiving_a_job_or_contact_hides_its_followups_and_unarchiving_restores,
     test_buckets_follow_the_owners_local_day,
@@ -52,9 +55,17 @@ from test_lifecycle_api import (  # noqa: F401
     test_deleting_an_outreach_cancels_exactly_its_own,
     test_jobs_and_contacts_round_trip,
 )
-from test_tenancy import test_every_statement_of_a_users_session_filters_and_joins_on_user_id  # noqa: F401
-from test_transfer import test_transfer_csv_round_trip_into_a_fresh_database  # noqa: F401
-from test_transfer import cli, fresh  # noqa: F401  (the fixtures of the test above)
+from test_tenancy import (  # noqa: F401
+    test_every_statement_of_the_api_pins_one_user_and_joins_on_user_id,
+    test_every_statement_of_the_cli_pins_one_user,
+    test_every_statement_of_the_pages_pins_one_user,
+    test_every_statement_of_the_worker_pins_one_user,
+)
+from test_transfer import (  # noqa: F401  (with its fixtures)
+    cli,
+    fresh,
+    test_transfer_csv_round_trip_into_a_fresh_database,
+)
 from test_worker import (  # noqa: F401
     test_a_dormant_check_is_presented_when_due_and_the_user_decides,
     test_concurrent_workers_make_each_reminder_once,
@@ -115,20 +126,18 @@ def test_distribute_placed_every_table_and_a_second_run_changes_nothing(db):
     assert "login_failure" not in placed
 
 
-def test_the_cli_distributes_idempotently_and_upgrade_runs_on_the_distributed_schema(db):
-    cli = Cli(db.settings.database_url)
+def test_the_cli_distributes_idempotently_and_upgrade_runs_on_the_distributed_schema(cli):  # noqa: F811
     result = cli("db", "distribute")
     assert "nothing to change" in result.stdout
     cli("db", "upgrade")  # at head: a no-op that must still work on the distributed schema
     assert "head" in cli("db", "current").stdout
 
 
-def test_the_worker_command_sends_exactly_one_reminder(api, ada, db):
+def test_the_worker_command_sends_exactly_one_reminder(api, ada, db, cli):  # noqa: F811
     """`followups worker --once` on the cluster (its claims must not take a cross-user
     FOR UPDATE on a distributed table); the follow-up is due long before today."""
     followup(api, ada, "2026-03-05T09:00:00Z", jobId=job(api, ada)["id"])
     api.signup("grace@example.com")  # a second user, with nothing due
-    cli = Cli(db.settings.database_url)
     cli("worker", "--once")
     cli("worker", "--once")
     with db.transaction(write=False) as s:
