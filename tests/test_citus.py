@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select, text
 
+from conftest import PG_URL_ENV, pg_url
 from followups.config import Settings
 from followups.db import Database
 from followups.distribute import distribute, layout
@@ -37,6 +38,7 @@ from test_calendar import (  # noqa: F401
     test_another_users_feed_has_only_their_own,
     test_rotating_and_revoking_the_address,
 )
+from test_cli_verbs import Cli
 from test_followups_api import (  # noqa: F401
     test_archiving_a_job_or_contact_hides_its_followups_and_unarchiving_restores,
     test_buckets_follow_the_owners_local_day,
@@ -106,6 +108,32 @@ def db(citus_database) -> Database:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     return citus_database
+
+
+def test_the_layout_puts_the_users_first_their_rows_beside_them_and_directories_by_key():
+    """On the models, without a cluster: the order and the columns `db distribute` uses."""
+    placed = [(p.table, p.column, p.colocate_with) for p in layout()]
+    assert placed[0] == ("app_user", "id", "default")
+    names = [t for t, _, _ in placed]
+    for table in Base.metadata.sorted_tables:
+        if "user_id" in table.c and table.primary_key.columns.keys()[0] == "user_id":
+            assert (table.name, "user_id", "app_user") in placed, table.name
+            for fk in table.foreign_key_constraints:  # after the tables it refers to
+                assert names.index(fk.referred_table.name) < names.index(table.name), (table.name, fk.name)
+    assert ("email_address", "email_key", "default") in placed
+    assert ("calendar_address", "token", "default") in placed
+    assert ("login_failure", None, "") in placed
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+def test_distribute_refuses_a_database_without_citus_and_changes_nothing(which, tmp_path):
+    url = f"sqlite:///{tmp_path / 'f.db'}" if which == "sqlite" else pg_url()
+    if not url:
+        pytest.skip(f"PostgreSQL half skipped: {PG_URL_ENV} is not set")
+    result = Cli(url)("db", "distribute", ok=False)
+    assert result.exit_code == 1
+    expected = "not PostgreSQL" if which == "sqlite" else "has no Citus extension"
+    assert expected in result.output and "Traceback" not in result.output
 
 
 def test_distribute_placed_every_table_and_a_second_run_changes_nothing(db):
