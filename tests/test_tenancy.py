@@ -37,7 +37,8 @@ ONE_PER_USER = {
 CROSS_USER_INDEXES = {
     "ix_follow_up_unreminded", "ix_notification_unpresented_due", "ix_delivery_pending",
     "ix_app_user_next_digest_at", "ix_mailbox_next_sync_at",
-    "ix_notification_digest_due",  # the worker's pruning of old digests (followups.housekeeping)
+    # The worker's pruning of old digests and dead tokens (followups.housekeeping).
+    "ix_notification_digest_due", "ix_api_token_expires_at", "ix_api_token_revoked_at",
     # The sign-in of the tokens made before they carried their user id, until they expire.
     "ix_api_token_token_hash",
 }
@@ -246,9 +247,11 @@ def test_every_statement_of_the_api_pins_one_user_and_joins_on_user_id(api, db, 
     assert_routed(statements, at_least=40)
 
 
-def test_every_statement_of_the_worker_pins_one_user(api, db, clock):
+def test_every_statement_of_the_worker_pins_one_user(app, api, db, clock):
     """Reminders, dormant checks, digests, deliveries (a webhook that fails): the worker reads
     its due work across users without locks, then claims and writes per user."""
+    # A webhook on loopback (nothing listens on port 9: it fails), allowed here only.
+    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
     users = [api.signup(f"u{i}@example.com") for i in range(3)]
     for headers in users:
         api.call("PATCH", "/me", headers, 200,
@@ -257,7 +260,7 @@ def test_every_statement_of_the_worker_pins_one_user(api, db, clock):
         o = outreach(api, headers, jobId=j["id"], contactId=c["id"], sentAt="2026-02-20T09:00:00Z")
         followup(api, headers, "2026-03-05T09:00:00Z", contactId=c["id"])
         send(api, headers, o["followup"]["id"])
-    worker = Worker(db, db.settings, clock=clock)
+    worker = Worker(db, db.settings.model_copy(update={"webhook_allow_private": True}), clock=clock)
     with every_statement() as statements:
         for days in (0, 1, 20):  # within the tokens' 30 days
             clock.now += timedelta(days=days)

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from followups.config import Settings
 from followups.db import Database
 from followups.models import ApiToken, Delivery, Notification
+from followups.notifications.claim import shard_groups
+from followups.owned import cross_user, one_of, one_shard
 
 log = logging.getLogger("followups.worker")
 
@@ -29,38 +33,41 @@ CHECKPOINT_WAIT_S = 1.0
 def prune(db: Database, settings: Settings, *, now: datetime) -> int:
     """Deletes digests whose day is `retention_days` past, with their deliveries, and
     tokens expired or revoked that long ago; a batch of `worker_batch` per transaction.
-    The number of rows deleted."""
+    The number of rows deleted (as this worker found them)."""
     cutoff = now - timedelta(days=settings.retention_days)
+    old_digest = and_(Notification.kind == DIGEST, Notification.due_at < cutoff)
+    dead_token = or_(ApiToken.expires_at < cutoff, ApiToken.revoked_at < cutoff)
     batch = settings.worker_batch
     total = 0
     while True:
         with db.transaction() as session:
-            digests = session.execute(
-                select(Notification.user_id, Notification.id)
-                .where(Notification.kind == DIGEST, Notification.due_at < cutoff)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if digests:
-                keys = [tuple(key) for key in digests]
-                session.execute(
-                    delete(Delivery).where(tuple_(Delivery.user_id, Delivery.notification_id).in_(keys))
-                )
-                session.execute(delete(Notification).where(tuple_(Notification.user_id, Notification.id).in_(keys)))
-            tokens = session.scalars(
-                select(ApiToken.id)
-                .where(or_(ApiToken.expires_at < cutoff, ApiToken.revoked_at < cutoff))
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if tokens:
-                session.execute(delete(ApiToken).where(ApiToken.id.in_(tokens)))
-        total += len(digests) + len(tokens)
-        if len(digests) < batch and len(tokens) < batch:
+            digests = _prune(session, Notification, old_digest, batch, deliveries=True)
+            tokens = _prune(session, ApiToken, dead_token, batch)
+        total += digests + tokens
+        if digests < batch and tokens < batch:
             break
     if total:
         log.info("pruned: %d", total)
     return total
+
+
+def _prune(session: Session, model, old: ColumnElement[bool], batch: int, *, deliveries: bool = False) -> int:
+    """Up to `batch` rows of `model` that are `old`: found across users without a lock, then
+    deleted per group of users (claim.shard_groups: one shard's), still `old`; with
+    `deliveries`, the deliveries of those notifications first. A row another worker
+    deleted meanwhile is simply not there."""
+    rows = session.execute(cross_user(select(model.user_id, model.id).where(old).limit(batch))).all()
+    ids_of: dict = defaultdict(list)
+    for user_id, row_id in rows:
+        ids_of[user_id].append(row_id)
+    for users in shard_groups(session, sorted(ids_of)):
+        ids = [row_id for user_id in users for row_id in ids_of[user_id]]
+        if deliveries:
+            session.execute(one_shard(delete(Delivery).where(
+                one_of(session, Delivery.user_id, users), one_of(session, Delivery.notification_id, ids))))
+        session.execute(one_shard(delete(model).where(
+            one_of(session, model.user_id, users), one_of(session, model.id, ids), old)))
+    return len(rows)
 
 
 def checkpoint_wal(db: Database, settings: Settings) -> int:
