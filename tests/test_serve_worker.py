@@ -113,7 +113,7 @@ def test_make_run_sends_the_reminder_of_a_due_followup_within_one_interval(tmp_p
     log = (tmp_path / "serve.log").read_text()
     assert code == 0, log
     assert "with the worker" in log
-    assert '"message": "stopped"' in log  # the worker's thread finished cleanly on SIGTERM
+    assert '"message":"stopped"' in log  # the worker's thread finished cleanly on SIGTERM
 
 
 def test_with_several_server_processes_the_sweeps_run_once(tmp_path):

@@ -110,7 +110,8 @@ def _http_url(value: str) -> str:
 class WebhookIn(Wire):
     url: Annotated[
         Url, AfterValidator(_http_url),
-        Field(json_schema_extra={"pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x1f\x7f-\x9f]*$"}),
+        # A host after the scheme (the address it names is checked beyond this: outbound).
+        Field(json_schema_extra={"pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"}),
     ]
     # The receiver's shared secret: each POST carries HMAC-SHA256 of "<timestamp>.<body>".
     secret: Annotated[
