@@ -76,3 +76,17 @@ def test_patch_me_replaces_timezone_and_cadence(api):
     partial = api.call("PATCH", "/me", headers, 200, json={"cadence": {"followupDelaysDays": [5]}}).json()
     assert partial["cadence"] == {"followupDelaysDays": [5], "dormantAfterDays": 7, "skipWeekends": False}
     assert api.call("GET", "/me", headers, 200).json()["timezone"] == "Asia/Kolkata"
+
+
+def test_without_a_valid_token_the_hot_routes_answer_401_before_judging_the_request(api, ada):
+    """The list and mark-sent sign in after FastAPI validated their parameters and body; an
+    invalid request with a token that signs no one in is still a 401, as on every route."""
+    bad = {"Authorization": "Bearer not-a-token"}
+    forged = {"Authorization": "Bearer 00000000-0000-0000-0000-000000000000.secret"}
+    for headers in (bad, forged):
+        r = api.call("GET", "/followups?due=someday", headers, 401)
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        api.call("PATCH", "/followups/not-an-id/send", headers, 401, json={"sentAt": [1]})
+    # With a valid token the same request is judged: 422 naming the field.
+    r = api.call("GET", "/followups?due=someday", ada, 422)
+    assert r.json()["fields"][0]["field"] == "due"

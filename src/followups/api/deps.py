@@ -189,5 +189,34 @@ async def signed_write(request: Request) -> Unit:
     return Unit(request, Presented(_token(request), _now(request)), write=True)
 
 
+def signs_in_late(request: Request) -> bool:
+    """Whether the request's route signs in inside its Unit (SignedRead, SignedWrite), that is
+    after FastAPI has validated its parameters and body."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    return dependant is not None and any(d.call in (signed_read, signed_write) for d in dependant.dependencies)
+
+
+async def token_refused(request: Request) -> bool:
+    """Whether the request's bearer token signs no one in (checked in a thread; only on an
+    error path: an invalid request to a `signs_in_late` route answers 401 before 422, as
+    the routes that sign in in a dependency do). A database that cannot answer: not refused."""
+    try:
+        presented = Presented(_token(request), _now(request))
+    except Unauthorized:
+        return True
+
+    def check() -> None:
+        with request.app.state.db.transaction(statements=True) as session:
+            tokens.sign_in_reader(session, presented)
+
+    try:
+        await run_in_threadpool(check)
+    except Unauthorized:
+        return True
+    except Exception:  # the request's own answer (422) stands
+        return False
+    return False
+
+
 SignedRead = Annotated[Unit, Depends(signed_read)]
 SignedWrite = Annotated[Unit, Depends(signed_write)]

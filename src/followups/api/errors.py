@@ -13,8 +13,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from followups.api import deps
 from followups.db import DeadlineExceeded, unavailable
 from followups.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, Unavailable
+from followups.users import tokens
 
 log = logging.getLogger(__name__)
 # Seconds a client waits before trying again after a 503 of the database.
@@ -58,7 +60,9 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if deps.signs_in_late(request) and await deps.token_refused(request):
+        return _refused(Unauthorized(tokens.NO_USER))  # without a valid token: 401, first
     fields = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
@@ -67,6 +71,10 @@ def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
             fields.append({"field": _field_name(tuple(err.get("loc", ()))), "message": _message(err)})
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "The request is invalid."
     return error_response(422, detail, fields)
+
+
+def _refused(exc: Unauthorized) -> JSONResponse:
+    return error_response(401, exc.detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -112,7 +120,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthorized)
     def _unauthorized(_r: Request, exc: Unauthorized) -> JSONResponse:
-        return error_response(401, exc.detail, headers={"WWW-Authenticate": "Bearer"})
+        return _refused(exc)
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
