@@ -29,6 +29,7 @@ from followups.db import Database
 from followups.migrate import upgrade
 from followups.models import Base
 from mailservers import Dovecot
+from servers import WebhookReceiver
 
 PG_URL_ENV = "FOLLOWUPS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
@@ -182,3 +183,19 @@ def dovecot():
     server = Dovecot(sent="Gesendet").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1 that records what it is sent."""
+    r = WebhookReceiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def loopback_webhooks(app):
+    """The test receivers listen on 127.0.0.1: saving such a webhook URL is allowed (off by
+    default: followups.outbound refuses loopback and private addresses)."""
+    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
+    return app

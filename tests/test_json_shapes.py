@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from followups.cli import app as cli_app
 from followups.worker import Worker
 from helpers import contact, followup, job, outreach
-from servers import WebhookReceiver
 
 
 def terminal(db, *args: str):
@@ -40,12 +38,6 @@ def test_every_cli_json_object_is_the_apis_answer_for_it(api, ada, db):
     (as_api,) = [o for o in api.call("GET", "/outreach", ada, 200).json() if o["id"] == answered["id"]]
     assert said == as_api and said["repliedAt"] is not None and "resumeOn" in said
 
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    yield r
-    r.stop()
 
 
 def test_a_webhook_body_is_the_notification_as_the_api_writes_it(app, api, ada, db, clock, receiver):

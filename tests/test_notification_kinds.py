@@ -16,22 +16,8 @@ from followups.config import Settings
 from followups.models import Notification, User
 from followups.worker import Worker
 from helpers import job, outreach
-from servers import WebhookReceiver
 
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def app(app):
-    # The receiver listens on 127.0.0.1: saving such a webhook URL is allowed here only.
-    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
-    return app
-
+pytestmark = pytest.mark.usefixtures("loopback_webhooks")
 
 @pytest.fixture
 def bounce(monkeypatch):

@@ -14,8 +14,9 @@ from followups.delivery.webhook import verify
 from followups.models import Delivery, Notification
 from followups.worker import Worker
 from helpers import bucket, followup, job, outreach, send
-from servers import SmtpSink, WebhookReceiver
+from servers import SmtpSink
 
+pytestmark = pytest.mark.usefixtures("loopback_webhooks")
 
 @pytest.fixture
 def worker(db, clock):
@@ -27,18 +28,6 @@ def worker(db, clock):
     return make
 
 
-@pytest.fixture
-def app(app):
-    # The receivers listen on 127.0.0.1: saving such a webhook URL is allowed here only.
-    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
-    return app
-
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from followups.worker import Worker
 from helpers import followup, job
 from servers import SlowReceiver, WebhookReceiver
 
+pytestmark = pytest.mark.usefixtures("loopback_webhooks")
+
 DEADLINE_S = 3.0
 
 
@@ -46,12 +48,6 @@ def good():
     yield receiver
     receiver.stop()
 
-
-@pytest.fixture
-def app(app):
-    # The receivers listen on 127.0.0.1: saving such a webhook URL is allowed here only.
-    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
-    return app
 
 
 def user_with_due(api, email: str, url: str, due: int) -> dict:
