@@ -130,7 +130,7 @@ def test_the_worker_records_a_refused_address_as_a_failed_delivery(api, ada, db,
         with db.transaction(write=False) as s:
             (delivery,) = s.scalars(select(Delivery)).all()
         assert delivery.delivered_at is None and delivery.dead_at is not None
-        assert delivery.last_error.startswith("webhook address refused: 127.0.0.1 is 127.0.0.1, a loopback address")
+        assert delivery.last_error.startswith("webhook address refused: 127.0.0.1 is a loopback address")
         assert receiver.received == []
         assert isinstance(delivery.id, uuid.UUID)
     finally:
@@ -152,3 +152,10 @@ def test_the_command_line_refuses_an_internal_address_naming_the_field(db):
     assert cli.json("webhook", "show") == {"url": "http://127.0.0.1:9000/hook", "hasSecret": True}
     cli("webhook", "remove")
     assert cli("webhook", "show").stdout.strip() == "No webhook."
+
+
+def test_the_setting_is_named_only_where_it_would_allow_the_address(api, ada):
+    private = save(api, ada, "http://10.1.2.3/hook").json()["detail"]
+    assert "10.1.2.3 is a private address" in private and "FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE=true" in private
+    metadata = save(api, ada, "http://169.254.169.254/").json()["detail"]
+    assert "169.254.169.254 is a link-local address" in metadata and "FOLLOWUPS_WEBHOOK_ALLOW_PRIVATE" not in metadata

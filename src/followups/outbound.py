@@ -108,12 +108,15 @@ def check_host(host: str, port: int, policy: Policy) -> Target:
     if not addresses:
         raise Unresolved(f"{host} resolved to no address")
     for address in addresses:
-        why = refusal(ipaddress.ip_address(address.partition("%")[0]), allow_private=policy.allow_private)
+        ip = ipaddress.ip_address(address.partition("%")[0])
+        why = refusal(ip, allow_private=policy.allow_private)
         if why is not None:
-            named = "is" if literal is not None else "resolves to"
-            hint = "" if policy.allow_private else f" ({ALLOW_PRIVATE_SETTING}=true allows private networks)"
-            raise Refused(f"{host} {named} {address}, {why}; webhooks go to public addresses only{hint}",
-                          literal=literal is not None)
+            what = f"{host} is" if host == address else \
+                f"{host} {'is' if literal is not None else 'resolves to'} {address},"
+            # The setting's hint only where the setting would let the address through.
+            settable = refusal(ip, allow_private=True) is None
+            hint = f" ({ALLOW_PRIVATE_SETTING}=true allows private networks)" if settable else ""
+            raise Refused(f"{what} {why}; webhooks go to public addresses only{hint}", literal=literal is not None)
     return Target(host=host, address=addresses[0], port=port)
 
 
