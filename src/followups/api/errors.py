@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.errors import LockNotAvailable, QueryCanceled
+from psycopg_pool import PoolTimeout as HotPoolTimeout
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -90,81 +92,85 @@ def _allowed(request: Request) -> str:
     )
 
 
+def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
+    if exc.status_code == 405:
+        return error_response(405, detail, headers={"Allow": _allowed(request)})
+    if exc.status_code == 400 and detail == BODY_NOT_PARSED:
+        # FastAPI's answer to a body it could not decode (not UTF-8, too deep): bad
+        # input like malformed JSON, so the same documented 422.
+        message = "is not valid JSON (UTF-8 text)"
+        return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "There is nothing at this address."
+    return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+def _integrity(exc: IntegrityError) -> JSONResponse:
+    # A unique key caught a race that the conditional updates did not.
+    log.info("integrity conflict: %s", type(exc.orig).__name__)
+    return error_response(409, "The change conflicts with the current state; nothing was written.")
+
+
+def _database(exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, DataError):
+        # A value the database cannot store (e.g. NUL in text) that validation let by.
+        return error_response(422, "The request contains a value that cannot be stored.")
+    if unavailable(exc):
+        return _unavailable_database(exc)
+    log.error("database error", exc_info=exc)
+    return error_response(500, "An internal error occurred.")
+
+
+def _driver(exc: psycopg.Error) -> JSONResponse:
+    # psycopg's own failures, without SQLAlchemy around them (followups.api.hot on the
+    # event loop): answered as `_database` answers the same failures wrapped.
+    if isinstance(exc, psycopg.OperationalError):
+        return _unavailable_database(exc)
+    log.error("database error", exc_info=exc)
+    return error_response(500, "An internal error occurred.")
+
+
+def _unexpected(exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "An internal error occurred.")
+
+
+# Every failure that is not about the request's form, by kind: its answer.
+_ANSWERS = {
+    NotFound: lambda exc: error_response(404, exc.detail),
+    Conflict: lambda exc: error_response(409, exc.detail),
+    Forbidden: lambda exc: error_response(403, exc.detail),
+    Invalid: lambda exc: error_response(
+        422, exc.detail, [{"field": f.field, "message": f.message} for f in exc.fields]),
+    Unavailable: lambda exc: error_response(502, exc.detail),
+    TooManyRequests: lambda exc: error_response(429, exc.detail, headers={"Retry-After": str(exc.retry_after_s)}),
+    Unauthorized: _refused,
+    IntegrityError: _integrity,
+    DBAPIError: _database,
+    PoolTimeout: lambda exc: _unavailable_database(exc),
+    HotPoolTimeout: lambda exc: _unavailable_database(exc),
+    psycopg.Error: _driver,
+    Exception: _unexpected,
+}
+
+
+def answer(exc: Exception) -> JSONResponse:
+    """The answer to `exc`, as the app's handlers give it (the nearest kind in its MRO):
+    for the routes answered before FastAPI's own handlers (followups.api.hot)."""
+    return next(_ANSWERS[kind] for kind in type(exc).__mro__ if kind in _ANSWERS)(exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
-
-    @app.exception_handler(NotFound)
-    def _not_found(_r: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, exc.detail)
-
-    @app.exception_handler(Conflict)
-    def _conflict(_r: Request, exc: Conflict) -> JSONResponse:
-        return error_response(409, exc.detail)
-
-    @app.exception_handler(Forbidden)
-    def _forbidden(_r: Request, exc: Forbidden) -> JSONResponse:
-        return error_response(403, exc.detail)
-
-    @app.exception_handler(Invalid)
-    def _invalid(_r: Request, exc: Invalid) -> JSONResponse:
-        fields = [{"field": f.field, "message": f.message} for f in exc.fields]
-        return error_response(422, exc.detail, fields)
-
-    @app.exception_handler(Unavailable)
-    def _unavailable(_r: Request, exc: Unavailable) -> JSONResponse:
-        return error_response(502, exc.detail)
-
-    @app.exception_handler(TooManyRequests)
-    def _too_many(_r: Request, exc: TooManyRequests) -> JSONResponse:
-        return error_response(429, exc.detail, headers={"Retry-After": str(exc.retry_after_s)})
-
-    @app.exception_handler(Unauthorized)
-    def _unauthorized(_r: Request, exc: Unauthorized) -> JSONResponse:
-        return _refused(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
-        if exc.status_code == 405:
-            return error_response(405, detail, headers={"Allow": _allowed(request)})
-        if exc.status_code == 400 and detail == BODY_NOT_PARSED:
-            # FastAPI's answer to a body it could not decode (not UTF-8, too deep): bad
-            # input like malformed JSON, so the same documented 422.
-            message = "is not valid JSON (UTF-8 text)"
-            return error_response(422, f"body: {message}", [{"field": "body", "message": message}])
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "There is nothing at this address."
-        return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(IntegrityError)
-    def _integrity(_r: Request, exc: IntegrityError) -> JSONResponse:
-        # A unique key caught a race that the conditional updates did not.
-        log.info("integrity conflict: %s", type(exc.orig).__name__)
-        return error_response(409, "The change conflicts with the current state; nothing was written.")
-
-    @app.exception_handler(DBAPIError)
-    def _database(_r: Request, exc: DBAPIError) -> JSONResponse:
-        if isinstance(exc, DataError):
-            # A value the database cannot store (e.g. NUL in text) that validation let by.
-            return error_response(422, "The request contains a value that cannot be stored.")
-        if unavailable(exc):
-            return _unavailable_database(exc)
-        log.error("database error", exc_info=exc)
-        return error_response(500, "An internal error occurred.")
-
-    @app.exception_handler(PoolTimeout)
-    def _pool_timeout(_r: Request, exc: PoolTimeout) -> JSONResponse:
-        return _unavailable_database(exc)
-
-    @app.exception_handler(Exception)
-    def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "An internal error occurred.")
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for kind in _ANSWERS:
+        app.add_exception_handler(kind, lambda _request, exc: answer(exc))
 
 
 # What a database that cannot serve now answers (followups.db.unavailable), by cause.
 _UNAVAILABLE = (
-    (PoolTimeout, "The server is busy; try again shortly."),
+    ((PoolTimeout, HotPoolTimeout), "The server is busy; try again shortly."),
     ((QueryCanceled, LockNotAvailable, DeadlineExceeded), "The database did not answer in time; try again shortly."),
 )
 
