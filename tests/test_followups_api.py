@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import NOW
+from followups import hot_db
 from followups.api.schemas import FollowupOut
 from helpers import as_the_model_writes, bucket, bucket_ids, contact, followup, job, outreach, send
 
@@ -232,7 +233,11 @@ def test_a_list_read_on_postgresql_runs_without_a_transaction_block(api, ada, db
     def record(conn, *_args):
         seen.append(conn.connection.driver_connection.autocommit)
 
+    def record_hot(conn, *_args):  # the list's own connections (followups.api.hot)
+        seen.append(conn.autocommit)
+
     event.listen(db.engine, "before_cursor_execute", record)
+    hot_db.observers.append(record_hot)
     try:
         assert len(bucket(api, ada, "today")) == 1
         assert seen and all(seen)
@@ -241,6 +246,7 @@ def test_a_list_read_on_postgresql_runs_without_a_transaction_block(api, ada, db
         assert seen and not any(seen)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+        hot_db.observers.remove(record_hot)
 
 
 def test_the_list_and_a_send_answer_the_response_models_bytes(api, ada):

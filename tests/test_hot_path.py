@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
+from followups import hot_db
 from followups.api.schemas import FollowupOut
 from followups.chains import service
 from followups.models import User
@@ -86,3 +88,52 @@ def test_the_list_and_a_send_answer_what_the_orm_objects_answer(api, db, clock):
     for due in ("overdue", "today", "upcoming"):
         answer = api.call("GET", f"/followups?due={due}", ada, 200)
         assert answer.content == _general_list(db, clock, due, 200), due
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # the event loop's path is PostgreSQL's
+def test_on_postgresql_the_list_and_a_plain_send_are_answered_on_the_event_loop(api, db, clock):
+    """followups.api.hot answers the list and a send of a user whose plan reads nothing
+    (its statements go through hot_db); a send whose plan reads (a minimum gap), a refused
+    token, a query or a body FastAPI refuses and a follow-up that is not open go on to
+    FastAPI (the threads' engine) and get the answers they always got."""
+    ada = api.signup("ada@example.com", ZONE)
+    acme = job(api, ada)
+    first = followup(api, ada, _at(clock, hours=1), jobId=acme["id"])
+    second = followup(api, ada, _at(clock, hours=2), jobId=acme["id"])
+    hot: list[str] = []
+    threads: list[str] = []
+
+    def on_loop(_conn, sql, _params):
+        hot.append(sql)
+
+    def in_thread(_conn, _cursor, sql, *_args):
+        threads.append(sql)
+
+    def paths() -> tuple[int, int]:
+        counts = (len(hot), len(threads))
+        hot.clear()
+        threads.clear()
+        return counts
+
+    hot_db.observers.append(on_loop)
+    event.listen(db.engine, "before_cursor_execute", in_thread)
+    try:
+        api.call("GET", "/followups?due=today&limit=5", ada, 200)
+        assert paths() == (2, 0)  # the sign-in and the list
+        assert send(api, ada, first["id"], note="By mail").json()["note"] == "By mail"
+        hot_count, thread_count = paths()
+        assert hot_count >= 3 and thread_count == 0  # sign-in, send, what follows
+        send(api, ada, first["id"], expect=409)  # not open: FastAPI says so
+        assert paths()[1] > 0
+        api.call("GET", "/followups?due=someday", ada, 422)
+        api.call("GET", "/followups?due=today", {"Authorization": "Bearer nope"}, 401)
+        api.call("PATCH", f"/followups/{second['id']}/send", ada, 422, json={"note": 5})
+        assert paths()[0] <= 1  # at most the refused token's sign-in went the hot way
+        api.call("PATCH", "/me", ada, 200, json={"rules": {"minGapDays": 2}})
+        paths()
+        send(api, ada, second["id"])
+        hot_count, thread_count = paths()
+        assert thread_count > 0  # the minimum gap reads the user's touches: FastAPI's path
+    finally:
+        hot_db.observers.remove(on_loop)
+        event.remove(db.engine, "before_cursor_execute", in_thread)

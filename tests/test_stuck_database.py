@@ -165,10 +165,33 @@ def test_an_exhausted_pool_is_a_503_within_the_pool_timeout(cluster):
     with _server(settings) as (app, client):
         headers = _signed_up(client, "pool@example.com")
         with app.state.db.engine.connect():  # the pool's one connection, held
-            r, seconds = _timed(client, "GET", "/followups?due=today", headers)
+            r, seconds = _timed(client, "GET", "/jobs", headers)
             _assert_503(r, seconds, settings.db_pool_timeout_s + 1.0)
+            assert r.json()["detail"] == "The server is busy; try again shortly."
             health, health_s = _timed(client, "GET", "/health")
             assert health.status_code == 200 and health_s < AT_ONCE_S
+        assert client.get("/jobs", headers=headers).status_code == 200
+
+
+def test_an_exhausted_pool_of_the_event_loop_is_a_503_within_the_pool_timeout(cluster):
+    """The list's own pool (followups.api.hot), of one connection, held by a list that waits
+    for a locked table: the next list waits for a connection up to the pool's timeout."""
+    settings = _migrated(Settings(database_url=cluster.url, db_pool_size=1, db_max_overflow=0,
+                                  db_pool_timeout_s=1.0, **{**BOUNDS, "db_lock_timeout_s": 4.0}))
+    with _server(settings) as (_app, client):
+        headers = _signed_up(client, "hotpool@example.com")
+        assert client.get("/followups?due=today", headers=headers).status_code == 200
+        with psycopg.connect(cluster.dsn()) as holder, ThreadPoolExecutor(2) as pool:
+            holder.execute("LOCK TABLE follow_up IN ACCESS EXCLUSIVE MODE")
+            waiting = pool.submit(_timed, client, "GET", "/followups?due=today", headers)
+            time.sleep(0.3)  # it holds the pool's one connection now, waiting for the lock
+            r, seconds = _timed(client, "GET", "/followups?due=overdue", headers)
+            _assert_503(r, seconds, settings.db_pool_timeout_s + 1.0)
+            assert r.json()["detail"] == "The server is busy; try again shortly."
+            health, health_s = _timed(client, "GET", "/health")
+            assert health.status_code == 200 and health_s < AT_ONCE_S
+            holder.rollback()
+            assert waiting.result()[0].status_code == 200
         assert client.get("/followups?due=today", headers=headers).status_code == 200
 
 

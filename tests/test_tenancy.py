@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, PrimaryKeyConstraint, UniqueConstraint, event
 from typer.testing import CliRunner
 
+from followups import hot_db
 from followups.cli import app as cli_app
 from followups.models import Base
 from followups.owned import CROSS_USER, ONE_SHARD
@@ -175,11 +176,16 @@ def every_statement():
     def capture(_conn, _cursor, statement, *_args):
         statements.append(" ".join(statement.split()))
 
+    def capture_hot(_conn, statement, _params):  # the event loop's (followups.api.hot)
+        statements.append(" ".join(statement.split()))
+
     event.listen(Engine, "before_cursor_execute", capture)
+    hot_db.observers.append(capture_hot)
     try:
         yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", capture)
+        hot_db.observers.remove(capture_hot)
 
 
 def assert_routed(statements: list[str], *, at_least: int) -> None:

@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from followups import __version__, observability, web
+from followups import __version__, hot_db, observability, web
 from followups.api import docs, errors
 from followups.api.headers import JsonHeaders
+from followups.api.hot import HotRoutes
 from followups.api.limits import BodySizeLimit, LoginLimiter
 from followups.api.routes import (
     auth,
@@ -53,11 +54,19 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         # request, bench/RESULTS.md). Undone at shutdown, for processes (tests) that make
         # many apps.
         _app.state.db_threads = db_threads()  # anew: an app may be started again (tests)
+        # The list's connections on the event loop (api.hot), opened in this loop: on
+        # PostgreSQL, where no replica may have to serve the read instead.
+        if not settings.is_sqlite and database.replica is None:
+            _app.state.hot_pool = hot_db.Pool(settings, database.engine)
+            await _app.state.hot_pool.open()
         gc.freeze()
         threshold = gc.get_threshold()
         gc.set_threshold(50_000, 20, 20)
         yield
         _app.state.db_threads.shutdown(wait=True)  # the server's requests are done: nothing cut short
+        if _app.state.hot_pool is not None:
+            await _app.state.hot_pool.close()
+            _app.state.hot_pool = None
         gc.set_threshold(*threshold)
         gc.unfreeze()
         if db is None:
@@ -76,8 +85,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.db = database
     app.state.db_threads = db_threads()  # threads start when first used; for apps run without lifespan
     app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
+    app.state.hot_pool = None  # until the lifespan opens it
     errors.install(app)
     docs.install(app)
+    app.add_middleware(HotRoutes, api=app)  # innermost: every middleware below is around it
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(JsonHeaders)
     observability.install(app, database)

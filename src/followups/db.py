@@ -179,6 +179,21 @@ def with_deadline(engine: Engine, settings: Settings) -> None:
         return connection
 
 
+def set_up_sql(settings: Settings, *, bounded: bool) -> str:
+    """What each new PostgreSQL connection runs first: instants in UTC, and for the serving
+    processes (`bounded`) the statement and lock timeouts. SETs, not the `options` startup
+    parameter, which poolers such as PgBouncer refuse; PgBouncer carries TimeZone over to
+    each server connection it lends (not the timeouts: behind it the client's deadline is
+    what holds)."""
+    sql = "SET TIME ZONE 'UTC'"
+    if bounded:
+        sql += (
+            f"; SET statement_timeout = {int(settings.db_statement_timeout_s * 1000)}"
+            f"; SET lock_timeout = {int(settings.db_lock_timeout_s * 1000)}"
+        )
+    return sql
+
+
 def make_engine(settings: Settings, url: str | None = None, *, bounded: bool = False) -> Engine:
     """The engine of settings.database_url, or of `url` (a replica) with the same settings.
     `bounded` (the serving processes): statement and lock timeouts set on each connection
@@ -198,16 +213,8 @@ def make_engine(settings: Settings, url: str | None = None, *, bounded: bool = F
     )
     _ping_when_idle(engine)
     # Instants then come back in UTC already: reading one converts nothing (_as_utc).
-    # SETs, not the `options` startup parameter, which poolers such as PgBouncer refuse;
-    # PgBouncer carries TimeZone over to each server connection it lends (not the timeouts:
-    # behind it the client's deadline is what holds).
-    on_connect = "SET TIME ZONE 'UTC'"
+    on_connect = set_up_sql(settings, bounded=bounded)
     if bounded:
-        on_connect += (
-            f"; SET statement_timeout = {int(settings.db_statement_timeout_s * 1000)}"
-            f"; SET lock_timeout = {int(settings.db_lock_timeout_s * 1000)}"
-        )
-
         with_deadline(engine, settings)
 
     @event.listens_for(engine, "connect")

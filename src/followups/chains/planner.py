@@ -31,11 +31,17 @@ from followups.stats.service import ADAPTIVE_MAX_DAYS, ADAPTIVE_MIN_DAYS, adapti
 
 
 class Planner:
-    def __init__(self, session: Session, user: AnyUser) -> None:
+    def __init__(self, session: Session | None, user: AnyUser) -> None:
         self.session = session
         self.user = user
         self.tz = user.zone
         self.rules = user.rule_set
+
+    @property
+    def reads(self) -> bool:
+        """Whether planning for this user reads their records (adaptive delays, a minimum
+        gap, the company spread); if not, a Planner needs no session."""
+        return bool(self.user.cadence_adaptive or self.rules.min_gap_days or self.rules.spread_by_company)
 
     @cached_property
     def cadence(self) -> cad.Cadence:

@@ -10,6 +10,7 @@ and contact is `with_records`, mark-sent's answer is `sent_answer_columns`.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -208,6 +209,12 @@ def sent_answer_columns(own=lambda column: column) -> tuple:
         *map(own, FOLLOWUP_COLUMNS), *JOB_COLUMNS, *CONTACT_COLUMNS,
         own(FollowUp.chain_id).label("chain_id"), own(FollowUp.reminded_at).label("reminded_at"),
     )
+
+
+# Mark-sent's answer read by name from a plain tuple (psycopg's, followups.api.hot): the
+# names `sent_answer_columns` gives SQLAlchemy's rows (later repeats renamed: the job's and the
+# contact's own columns are read by place, routes.followups.ANSWER).
+SentRow = namedtuple("SentRow", [column.key for column in sent_answer_columns()], rename=True)
 
 
 @cache

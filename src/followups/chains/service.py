@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, and_, insert, select, update
+from sqlalchemy import ColumnElement, Insert, Row, Select, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from followups import cadence as cad
@@ -29,6 +29,7 @@ from followups.models import (
     Job,
     Notification,
     User,
+    new_id,
 )
 from followups.owned import get_owned, parse_id, require_job_or_contact
 
@@ -48,12 +49,16 @@ def list_due_rows(
     """`list_due` as rows of the list's columns (queries.LIST_COLUMNS: the follow-up's, its
     job's, its contact's), for the API: the same statement shape (queries.due_list), the
     same follow-ups in the same order, without an ORM object per row."""
-    lower, upper = buckets.bounds(bucket, now, user.zone)
     # On the session's connection (its transaction), as Core rows: no ORM loading step.
-    return session.connection().execute(
-        queries.due_bucket_rows(bucket),
-        {"user_id": user.id, "lower": lower, "upper": upper, "limit": limit},
-    ).all()
+    return session.connection().execute(*due_rows_query(user, bucket, now=now, limit=limit)).all()
+
+
+def due_rows_query(user: AnyUser, bucket: str, *, now: datetime, limit: int) -> tuple[Select, dict]:
+    """The list's statement (queries.due_bucket_rows) and its parameters: what `list_due_rows`
+    runs in a thread and followups.api.hot on the event loop."""
+    lower, upper = buckets.bounds(bucket, now, user.zone)
+    params = {"user_id": user.id, "lower": lower, "upper": upper, "limit": limit}
+    return queries.due_bucket_rows(bucket), params
 
 
 def get_followup(session: Session, user: User, followup_id) -> FollowUp:
@@ -275,46 +280,38 @@ def mark_sent_answer(
     sent = _send(session, user, fid, note, now)
     if sent.reminded_at is not None:  # its reminder, if still unseen, is obsolete
         _drop_reminder(session, user.id, fid, now)
-    conn = session.connection()
     planner = Planner(session, user)
-    if sent.type == FollowupType.STANDARD.value:
-        step = planner.after_sent(
-            job_id=sent.job_id, contact_id=sent.contact_id, attempt_no=sent.attempt_no, now=now
-        )
-        shared = {
-            "user_id": user.id, "job_id": sent.job_id, "contact_id": sent.contact_id,
-            "due_at": step.due_at, "created_at": now,
-        }
-        if step.kind == "attempt":
-            conn.execute(
-                _INSERT_FOLLOWUP,
-                {
-                    **shared,
-                    "chain_id": sent.chain_id,
-                    "attempt_no": step.attempt_no,
-                    "type": FollowupType.STANDARD.value,
-                    "outreach_id": sent.outreach_id,
-                    "remind_at": clock.start_of_local_day(step.due_at, user.zone),
-                    "why": step.why,
-                    "due_set_by_user": False,
-                    "revision": 0,
-                    "updated_at": now,
-                },
-            )
-        else:
-            conn.execute(
-                _INSERT_NOTIFICATION,
-                {
-                    **shared,
-                    "kind": kinds.DORMANT_CANDIDATE.name,
-                    "dedupe_key": str(sent.chain_id),
-                    "message": step.why,
-                    "followup_id": fid,
-                    "chain_id": sent.chain_id,
-                },
-            )
+    follows = what_follows(planner, sent, now)
+    if follows is not None:
+        session.connection().execute(*follows)
     push_after_touch(session, planner, sent.contact_id, now, keep_chain=sent.chain_id, now=now)
     return sent
+
+
+def what_follows(planner: Planner, sent: Row, now: datetime) -> tuple[Insert, dict] | None:
+    """The row that a send (`sent`, of `queries.sent_answer_columns`) makes, as an INSERT and
+    its values (every column given): the chain's next attempt or its dormant check; None
+    after a thank-you note or an appointment. What mark-sent writes, in a thread
+    (`mark_sent_answer`) and on the event loop (followups.api.hot)."""
+    if sent.type != FollowupType.STANDARD.value:
+        return None
+    user = planner.user
+    step = planner.after_sent(job_id=sent.job_id, contact_id=sent.contact_id, attempt_no=sent.attempt_no, now=now)
+    shared = {
+        "id": new_id(), "user_id": user.id, "job_id": sent.job_id, "contact_id": sent.contact_id,
+        "due_at": step.due_at, "created_at": now,
+    }
+    if step.kind == "attempt":
+        return _INSERT_FOLLOWUP, {
+            **shared, "chain_id": sent.chain_id, "attempt_no": step.attempt_no,
+            "type": FollowupType.STANDARD.value, "outreach_id": sent.outreach_id,
+            "remind_at": clock.start_of_local_day(step.due_at, user.zone), "why": step.why,
+            "due_set_by_user": False, "revision": 0, "updated_at": now,
+        }
+    return _INSERT_NOTIFICATION, {
+        **shared, "kind": kinds.DORMANT_CANDIDATE.name, "dedupe_key": str(sent.chain_id),
+        "message": step.why, "followup_id": sent.id, "chain_id": sent.chain_id,
+    }
 
 
 def _send(session: Session, user: AnyUser, fid: uuid.UUID, note: str | None, now: datetime) -> Row:

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from followups import replica
@@ -107,7 +107,7 @@ _SIGNED_IN_WRITER = {True: _writer(TOKEN_OF), False: _writer(LEGACY_TOKEN_OF)}
 def sign_in_reader(session: Session, presented: Presented) -> SignedIn:
     """The token's user for a request that only reads (the follow-up list): a plain
     SignedIn, not a mapped User, one row of the columns the services read."""
-    return _signed_in(session, _SIGNED_IN_USER, presented, bumped=False)
+    return _signed_in(session, presented, bumped=False)
 
 
 def sign_in_writer(session: Session, presented: Presented) -> SignedIn:
@@ -115,13 +115,19 @@ def sign_in_writer(session: Session, presented: Presented) -> SignedIn:
     (mark-sent; a refused one rolls back), as a SignedIn: on PostgreSQL the bump of the
     user's row comes with the sign-in."""
     bumps = replica.on_postgresql(session)
-    return _signed_in(session, _SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER, presented, bumped=bumps)
+    return _signed_in(session, presented, bumped=bumps)
 
 
-def _signed_in(session: Session, statements: dict, presented: Presented, *, bumped: bool) -> SignedIn:
+def sign_in_query(presented: Presented, *, bumps: bool = False) -> tuple[Select | Update, dict]:
+    """The statement that reads the token's user as a SignedIn row (`bumps`: and bumps the
+    user's write_seq, followups.replica), and its parameters: what the sign-ins below run in
+    a thread and followups.api.hot on the event loop."""
     params = presented.params()
-    statement = statements["token_owner" in params]
-    row = session.connection().execute(statement, params).one_or_none()
+    return (_SIGNED_IN_WRITER if bumps else _SIGNED_IN_USER)["token_owner" in params], params
+
+
+def _signed_in(session: Session, presented: Presented, *, bumped: bool) -> SignedIn:
+    row = session.connection().execute(*sign_in_query(presented, bumps=bumped)).one_or_none()
     if row is None:
         raise Unauthorized(NO_USER)
     user = SignedIn(*row)  # the session then acts for them

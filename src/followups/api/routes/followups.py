@@ -21,7 +21,7 @@ def _keys(columns) -> list[str]:
 # FollowupOut would be, without validating them (followups.api.wire).
 # Mark-sent's answer has two more columns after these (queries.sent_answer_columns), which
 # the record leaves out.
-_ANSWER = wire.Record(
+ANSWER = wire.Record(
     FollowupOut, _keys(queries.FOLLOWUP_COLUMNS),
     job=wire.Record(JobOut, _keys(queries.JOB_COLUMNS)),
     contact=wire.Record(ContactOut, _keys(queries.CONTACT_COLUMNS)),
@@ -40,7 +40,7 @@ async def list_due(
         # (followups.api.wire): no ORM object and no model per row.
         return followups.list_due_rows(signed.session, signed.user, due, now=signed.now, limit=limit)
 
-    return wire.response([_ANSWER(row) for row in await unit.run(read)])
+    return wire.response([ANSWER(row) for row in await unit.run(read)])
 
 
 @router.post("/followups", status_code=201, response_model=FollowupOut)
@@ -79,7 +79,7 @@ async def mark_sent(followup_id: str, unit: SignedWrite, body: SendIn | None = N
         # read back in the transaction, written out here on the event loop.
         return followups.mark_sent_answer(signed.session, signed.user, followup_id, note=note, now=signed.now)
 
-    return wire.response(_ANSWER(await unit.run(send)))
+    return wire.response(ANSWER(await unit.run(send)))
 
 
 @router.delete("/followups/{followup_id}", status_code=204)
