@@ -10,7 +10,9 @@ plainly valid, with the same use case on psycopg's async pool (followups.hot_db)
 
 - the list: a query of at most `due` (a bucket) and `limit` (1 to 500, digits), once each,
   and a bearer token: the same sign-in statement (users.tokens.sign_in_query), the same
-  list statement and parameters (chains.service.due_rows_query);
+  list statement and parameters (chains.service.due_rows_query); on SQLite the threads'
+  own sign-in and list (tokens.sign_in_reader, service.list_due_rows) in this thread, as
+  api.deps.Unit reads there (a read in WAL mode waits for no writer): FastAPI skipped;
 - mark-sent: a bearer token and no body or a JSON body that `SendIn` takes, for a user whose
   plan reads nothing (chains.planner.Planner.reads: no adaptive delays, no minimum gap, no
   company spread): in one transaction the writer's sign-in, the send's gate and answer
@@ -23,9 +25,9 @@ and the same answers (routes.followups.ANSWER, followups.api.wire) and errors
 Anything else goes on to FastAPI unchanged (a transaction begun here rolled back) and is
 answered there, errors included: a query or a body it would refuse, a missing or refused
 token, a follow-up that is not open (its 404 or 409 explained there), a user with rules that
-read, SQLite (its reads are on the event loop already, api.deps.Unit), a replica to read
-from (followups.replica), an app served without its lifespan (no pool), a pool that cannot
-connect (hot_db.Pool.serving). So this answers nothing that the general path would answer
+read, a send on SQLite (a write waits for its lock: in a thread, api.deps.Unit), a replica to
+read from (followups.replica), an app on PostgreSQL served without its lifespan (no pool), a
+pool that cannot connect (hot_db.Pool.serving). So this answers nothing that the general path would answer
 otherwise (tests/test_hot_path.py; on PostgreSQL the API's tests run through it).
 """
 
@@ -47,7 +49,7 @@ from followups.api.schemas import SendIn
 from followups.chains import buckets, queries
 from followups.chains import service as followups
 from followups.chains.planner import Planner
-from followups.errors import NotFound
+from followups.errors import NotFound, Unauthorized
 from followups.models import SignedIn
 from followups.owned import parse_id
 from followups.users import tokens
@@ -161,44 +163,67 @@ class HotRoutes:
         return clock() if clock else datetime.now(UTC)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and (pool := self.api.state.hot_pool) is not None and pool.serving:
+        if scope["type"] == "http":
             path, method = scope["path"], scope["method"]
-            if method == "GET" and path == LIST_PATH:
+            pool = self.api.state.hot_pool
+            if method == "GET" and path == LIST_PATH and (pool is not None and pool.serving or self._sqlite()):
                 if await self._list(pool, scope, receive, send):
                     return
-            elif method == "PATCH" and path.startswith("/followups/") and path.endswith("/send"):
+            elif (method == "PATCH" and path.startswith("/followups/") and path.endswith("/send")
+                  and pool is not None and pool.serving):
                 receive = await self._send(pool, scope, receive, send)
                 if receive is None:
                     return
         await self.app(scope, receive, send)
 
+    def _sqlite(self) -> bool:
+        db = self.api.state.db
+        return db.settings.is_sqlite and db.replica is None
+
     async def _answer(self, answer, route: str, scope, receive, send) -> None:
         scope["route"] = self._route(scope["method"], route)
         await answer(scope, receive, send)
 
-    async def _list(self, pool: hot_db.Pool, scope, receive, send) -> bool:
+    async def _list(self, pool: hot_db.Pool | None, scope, receive, send) -> bool:
         asked = _bucket_and_limit(scope["query_string"])
         token = _bearer(scope["headers"])
         if asked is None or token is None:
             return False
-        due, limit = asked
         presented = tokens.Presented(token, self._now())
         try:
-            async with pool.connection() as conn:
-                statement, params = tokens.sign_in_query(presented)
-                signed = await hot_db.rows(conn, self._sql(statement), params)
-                if not signed:
-                    return False  # refused: FastAPI answers it
-                user = SignedIn(*signed[0])
-                observability.set_user(str(user.id))
-                statement, params = followups.due_rows_query(user, due, now=presented.at, limit=limit)
-                rows = await hot_db.rows(conn, self._sql(statement), params)
+            if pool is None:
+                rows = self._list_here(presented, *asked)
+            else:
+                rows = await self._list_on_pool(pool, presented, *asked)
+            if rows is None:
+                return False  # a refused token: FastAPI answers it
         except Exception as exc:  # noqa: BLE001 - each answered as the general path answers it
             answer = errors.answer(exc)
         else:
             answer = wire.response([ANSWER(row) for row in rows])
         await self._answer(answer, LIST_PATH, scope, receive, send)
         return True
+
+    async def _list_on_pool(self, pool: hot_db.Pool, presented: tokens.Presented, due: str, limit: int):
+        async with pool.connection() as conn:
+            statement, params = tokens.sign_in_query(presented)
+            signed = await hot_db.rows(conn, self._sql(statement), params)
+            if not signed:
+                return None
+            user = SignedIn(*signed[0])
+            observability.set_user(str(user.id))
+            statement, params = followups.due_rows_query(user, due, now=presented.at, limit=limit)
+            return await hot_db.rows(conn, self._sql(statement), params)
+
+    def _list_here(self, presented: tokens.Presented, due: str, limit: int):
+        # SQLite: in this thread, as api.deps.Unit reads it (WAL: a read waits for no writer).
+        with self.api.state.db.transaction(statements=True) as session:
+            try:
+                user = tokens.sign_in_reader(session, presented)
+            except Unauthorized:
+                return None
+            observability.set_user(str(user.id))
+            return followups.list_due_rows(session, user, due, now=presented.at, limit=limit)
 
     async def _send(self, pool: hot_db.Pool, scope, receive, send):
         """None once answered here, else the `receive` for FastAPI."""
