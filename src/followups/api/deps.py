@@ -17,6 +17,10 @@ One style, two sizes of the same parts:
   dependency FastAPI solves costs such a request about 5 % of its instructions
   (bench/RESULTS.md).
 
+On PostgreSQL (and for the list on SQLite) those two are answered before FastAPI when the
+request is plainly valid, on the event loop (followups.api.hot: async psycopg, the same
+statements); the Unit serves the rest of them: what api.hot leaves to FastAPI.
+
 The sign-in is always done here, at the edge: the services receive a signed-in user
 (a User, or a SignedIn for the hot routes) and never see a token.
 """
