@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from followups.api import wire
-from followups.api.routes.followups import _ANSWER as ANSWER
+from followups.api.routes.followups import ANSWER
 from followups.api.schemas import FollowupOut, JobOut
 from followups.chains import queries
 from followups.models import FollowupType, Stage
