@@ -242,7 +242,8 @@ class LoginFailure(Base):
     password, sometimes) is not kept. Not owned: counted before any user is known."""
 
     __tablename__ = "login_failure"
-    __table_args__ = (Index(None, "scope", "key", "at"),)
+    # (scope, key, at): a key's count; at: the worker's prune of those no window holds.
+    __table_args__ = (Index(None, "scope", "key", "at"), Index(None, "at"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     scope: Mapped[str] = mapped_column(String(16))
