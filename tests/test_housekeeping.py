@@ -1,4 +1,5 @@
-"""The worker's housekeeping: old digests and dead tokens pruned, the SQLite WAL kept small."""
+"""The worker's housekeeping: old digests, dead tokens and login failures no limit counts
+pruned, the SQLite WAL kept small."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import sqlite3
 import uuid
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
+from followups.api.limits import ACCOUNT, ADDRESS, LoginLimiter
 from followups.config import Settings
 from followups.db import Database
 from followups.migrate import upgrade
-from followups.models import ApiToken, Delivery, Job, Notification, User
+from followups.models import ApiToken, Delivery, Job, LoginFailure, Notification, User
 from followups.users import service as users
 from followups.worker import Worker
 
@@ -82,6 +85,52 @@ def test_worker_prunes_old_digests_and_dead_tokens_in_batches(api, db, clock):
     for gone in (expired, revoked_long_ago, revoked_lately):
         api.call("GET", "/me", gone, 401)
     assert worker.tick()["pruned"] == 0
+
+
+def _fail(app, email: str, times: int = 1, *, source: str = "testclient", expect: int = 401) -> None:
+    client = TestClient(app, client=(source, 50000))  # the request's client address
+    for _ in range(times):
+        r = client.post("/auth/login", json={"email": email, "password": "wrong guess!"})
+        assert r.status_code == expect, r.text
+
+
+def test_worker_prunes_login_failures_no_limit_counts_and_keeps_those_that_do(app, api, db, clock):
+    now = clock.now
+    settings = Settings(database_url=db.settings.database_url, worker_batch=2,
+                        login_limit_account="3 per 15 minutes", login_limit_address="7 per 1 hour")
+    app.state.login_limiter = LoginLimiter.from_settings(settings)
+    worker = Worker(db, settings, clock=clock)
+
+    clock.now = now - timedelta(hours=2)  # past both windows: addresses that never came back
+    for i in range(3):
+        _fail(app, "ada@example.com", source=f"203.0.113.{i}")
+    clock.now = now - timedelta(minutes=30)  # past the account's window, inside the address's
+    _fail(app, "carol@example.com")
+    clock.now = now - timedelta(minutes=10)
+    _fail(app, "bob@example.com", 3)
+    # Rows of the scope "account" (before the account was counted per address), read by
+    # nothing: old or recent, they go.
+    with db.transaction() as session:
+        session.execute(insert(LoginFailure), [
+            {"id": uuid.uuid4(), "scope": "account", "key": "0" * 64, "at": at}
+            for at in (now - timedelta(days=3), now - timedelta(minutes=1))
+        ])
+    assert _count(db, LoginFailure) == 2 * 7 + 2
+
+    clock.now = now
+    # The 3 old tries under both scopes and the 2 of "account" (in batches of 2).
+    assert worker.tick()["pruned"] == 8
+    with db.transaction(write=False) as session:
+        left = session.execute(select(LoginFailure.scope, LoginFailure.at)).all()
+    assert sorted((scope, int((now - at).total_seconds() // 60)) for scope, at in left) == sorted(
+        [(ACCOUNT, 30), (ADDRESS, 30)] + [(ACCOUNT, 10), (ADDRESS, 10)] * 3)
+    assert worker.tick()["pruned"] == 0
+
+    # What is left still counts: Bob's account from this address is refused, and the address
+    # (4 failures in its hour) takes 3 more before it is refused too.
+    _fail(app, "bob@example.com", expect=429)
+    _fail(app, "dave@example.com", 3)
+    _fail(app, "eve@example.com", expect=429)
 
 
 def _wal(path) -> int:

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.settings = settings
     app.state.db = database
     app.state.db_threads = db_threads()  # threads start when first used; for apps run without lifespan
-    app.state.login_limiter = LoginLimiter(settings.login_limit_account, settings.login_limit_address)
+    app.state.login_limiter = LoginLimiter.from_settings(settings)
     app.state.hot_pool = None  # until the lifespan opens it
     errors.install(app)
     docs.install(app)

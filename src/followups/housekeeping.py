@@ -1,4 +1,5 @@
-"""The worker's housekeeping: old digests and dead tokens pruned, the SQLite WAL kept small.
+"""The worker's housekeeping: old digests, dead tokens and login failures no limit counts
+any more pruned, the SQLite WAL kept small.
 
 Each is a step of `Worker.tick`: cheap when there is nothing to do (an indexed look-up, a
 file's size), and done in batches of its own transactions when there is.
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from followups.api.limits import LoginLimiter
 from followups.config import Settings
 from followups.db import Database
 from followups.models import ApiToken, Delivery, Notification
@@ -32,8 +34,9 @@ CHECKPOINT_WAIT_S = 1.0
 
 def prune(db: Database, settings: Settings, *, now: datetime) -> int:
     """Deletes digests whose day is `retention_days` past, with their deliveries, and
-    tokens expired or revoked that long ago; a batch of `worker_batch` per transaction.
-    The number of rows deleted (as this worker found them)."""
+    tokens expired or revoked that long ago, and failed sign-ins that no limit counts any more
+    (LoginLimiter.prune); a batch of `worker_batch` per transaction. The number of rows
+    deleted (as this worker found them)."""
     cutoff = now - timedelta(days=settings.retention_days)
     old_digest = and_(Notification.kind == DIGEST, Notification.due_at < cutoff)
     dead_token = or_(ApiToken.expires_at < cutoff, ApiToken.revoked_at < cutoff)
@@ -45,6 +48,14 @@ def prune(db: Database, settings: Settings, *, now: datetime) -> int:
             tokens = _prune(session, ApiToken, dead_token, batch)
         total += digests + tokens
         if digests < batch and tokens < batch:
+            break
+    # Transactions of their own: login_failure is not owned (on Citus, the coordinator's).
+    limiter = LoginLimiter.from_settings(settings)
+    while True:
+        with db.transaction() as session:
+            failures = limiter.prune(session, now=now, batch=batch)
+        total += failures
+        if failures < batch:
             break
     if total:
         log.info("pruned: %d", total)

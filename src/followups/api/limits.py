@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from fastapi import Request
 from limits import RateLimitItem, parse
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from followups.config import Settings
 from followups.db import Database
 from followups.errors import TooManyRequests, Unauthorized
 from followups.models import LoginFailure, new_id
@@ -102,6 +103,25 @@ class LoginLimiter:
     def __init__(self, per_account: str, per_address: str) -> None:
         self._items = {ACCOUNT: parse(per_account), ADDRESS: parse(per_address)}
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimiter:
+        return cls(settings.login_limit_account, settings.login_limit_address)
+
+    def prune(self, session: Session, *, now: datetime, batch: int) -> int:
+        """Deletes up to `batch` failures that no limit counts any more: older than the longest
+        window (a key that never tries again is otherwise kept for ever), and those of a scope
+        no longer in use (as "account", before the account was counted per address). The
+        number deleted. Each is an index range read: a look-up when there is nothing to do."""
+        gone = now - max(_window(item) for item in self._items.values())
+        deleted = 0
+        for stale in (LoginFailure.at <= gone, _scope_not_in_use(session)):
+            if stale is None or deleted >= batch:
+                continue
+            # SKIP LOCKED: a row another worker is deleting is its own; none waits on another.
+            ids = select(LoginFailure.id).where(stale).limit(batch - deleted).with_for_update(skip_locked=True)
+            deleted += session.execute(delete(LoginFailure).where(LoginFailure.id.in_(ids))).rowcount
+        return deleted
+
     def sign_in(self, db: Database, *, email: str, password: str, address: str, now: datetime,
                 ttl_days: int) -> str:
         """A new bearer token; Unauthorized for a wrong pair, TooManyRequests past a limit."""
@@ -170,6 +190,22 @@ def client_address(request: Request) -> str:
 # The scopes of login_failure: an account from one address, and an address.
 ACCOUNT = "account_address"
 ADDRESS = "address"
+SCOPES = (ACCOUNT, ADDRESS)
+
+
+def _scope_not_in_use(session: Session) -> ColumnElement[bool] | None:
+    """`scope` is one no longer in use, or None when every row's is. The scopes present are
+    read one by one through the index that leads with `scope` (a handful of index probes
+    where `NOT IN` would read the whole table), in the database's own order."""
+    unused: list[str] = []
+    last = None
+    while True:
+        query = select(LoginFailure.scope).order_by(LoginFailure.scope).limit(1)
+        last = session.scalar(query if last is None else query.where(LoginFailure.scope > last))
+        if last is None:
+            return LoginFailure.scope.in_(unused) if unused else None
+        if last not in SCOPES:
+            unused.append(last)
 
 
 def _window(item: RateLimitItem) -> timedelta:
