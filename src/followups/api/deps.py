@@ -130,6 +130,18 @@ async def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def signed_in_first(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> User:
+    """The bearer token's user, from a read transaction closed at once, for a route that
+    waits on the network (a DNS answer, a mail server) before it opens its write
+    transaction: no stranger makes the server do so. A sync dependency: FastAPI runs it in
+    a thread, before the body is looked at, so a bad token is a 401 as with CurrentUser."""
+    with request.app.state.db.transaction(write=False) as session:
+        return _sign_in(request, session, Presented(token, now), users.authenticate)
+
+
+SignedInFirst = Annotated[User, Depends(signed_in_first)]
+
+
 @dataclass(slots=True)
 class Signed:
     """A request's transaction, its signed-in user and its clock, in one dependency."""

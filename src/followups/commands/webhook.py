@@ -37,9 +37,12 @@ def set_webhook(
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(f"webhook.{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}")
-    with database() as db, db.transaction() as session:
-        me = pick_user(session, user)
-        users.set_webhook(session, me, url=hook.url, secret=hook.secret, policy=outbound.policy(db.settings))
+    with database() as db:
+        # Resolved before the write transaction: a DNS wait must not hold SQLite's one
+        # write lock (users.service.check_webhook).
+        checked = users.check_webhook(hook.url, hook.secret, outbound.policy(db.settings))
+        with db.transaction() as session:
+            users.set_webhook(session, pick_user(session, user), checked)
     say(f"Webhook saved: notifications are POSTed to {hook.url}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -185,18 +186,47 @@ def update_me(
     return user
 
 
-def set_webhook(session: Session, user: User, *, url: str, secret: str, policy: outbound.Policy) -> None:
-    """A URL whose host is or resolves to an address the server does not connect to for a
-    user (followups.outbound) is Invalid; a name that does not resolve (yet) is kept, and
-    each delivery checks again."""
+@dataclass(frozen=True)
+class WebhookCheck:
+    """A webhook URL and secret as `check_webhook` found them: `refusal` says why the URL
+    may not be saved, None when it may. `set_webhook` takes only this, so no edge can save
+    a URL that was not checked; only `check_webhook` makes one."""
+
+    url: str
+    secret: str
+    refusal: str | None
+    _made_by: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._made_by is not _CHECKED:
+            raise TypeError("a WebhookCheck is made by check_webhook")
+
+
+_CHECKED = object()
+
+
+def check_webhook(url: str, secret: str, policy: outbound.Policy) -> WebhookCheck:
+    """Resolve the URL's host and check its addresses (followups.outbound). Blocking (DNS,
+    up to the policy's deadline): call it in a thread, with no transaction open; on SQLite a
+    write transaction holds the database's one write lock, and every other writer would
+    wait for the resolver. A name that does not resolve (yet) passes: each delivery checks
+    again. A refusal is kept for `set_webhook` to raise, where the save would happen, so a
+    request's answers come in the same order as when the check ran there."""
     try:
         outbound.check_url(url, policy)
     except outbound.Refused as exc:
-        raise Invalid.field("webhook.url", str(exc)) from None
+        return WebhookCheck(url, secret, str(exc), _CHECKED)
     except outbound.Unresolved:
         pass
-    user.webhook_url = url
-    user.webhook_secret = secret
+    return WebhookCheck(url, secret, None, _CHECKED)
+
+
+def set_webhook(session: Session, user: User, checked: WebhookCheck) -> None:
+    """Save a webhook `check_webhook` passed; a refused one is Invalid, naming webhook.url."""
+    if checked.refusal is not None:
+        raise Invalid.field("webhook.url", checked.refusal)
+    user.webhook_url = checked.url
+    user.webhook_secret = checked.secret
     session.flush()
 
 

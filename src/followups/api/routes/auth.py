@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from followups import outbound
-from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
+from followups.api.deps import CurrentUser, Now, SessionDep, SignedInFirst, bearer_token
 from followups.api.limits import client_address
 from followups.api.schemas import (
     CadenceIO,
@@ -24,6 +24,7 @@ from followups.cadence import Cadence
 from followups.models import User
 from followups.users import preferences
 from followups.users import service as users
+from followups.users.tokens import Presented
 
 
 async def raw_body(request: Request) -> bytes:
@@ -90,32 +91,40 @@ def get_me(user: CurrentUser) -> MeOut:
 
 
 @router.patch("/me", response_model=MeOut)
-def patch_me(body: MeUpdate, request: Request, user: CurrentUser, session: SessionDep, now: Now) -> MeOut:
+def patch_me(
+    body: MeUpdate, request: Request, signed: SignedInFirst, token: Annotated[str, Depends(bearer_token)], now: Now,
+) -> MeOut:
+    # A webhook's host is resolved (DNS, up to the policy's deadline) after the sign-in and
+    # before the write transaction: on SQLite that transaction holds the database's one
+    # write lock, which every other writer would wait for meanwhile. A sync endpoint: the
+    # lookup and the transaction run in a worker thread, never on the event loop.
     changes = body.changes()
-    cadence = None
-    if "cadence" in changes:
-        c = body.cadence
-        cadence = Cadence(tuple(c.followup_delays_days), c.dormant_after_days, c.skip_weekends)
-        preferences.set_adaptive(session, user, c.adaptive)
-    if "rules" in changes:
-        preferences.set_rules(session, user, body.rules.changes())
-    users.update_me(
-        session,
-        user,
-        now=now,
-        timezone=changes.get("timezone"),
-        cadence=cadence,
-        digest_hour=changes.get("digest_hour"),
-        digest_email=changes.get("digest_email"),
-    )
-    if "webhook" in changes:
-        hook = body.webhook
-        if hook is None:
+    hook = body.webhook if "webhook" in changes else None
+    checked = None if hook is None else users.check_webhook(
+        hook.url, hook.secret, outbound.policy(request.app.state.settings))
+    with request.app.state.db.transaction() as session:
+        user = users.authenticate(session, Presented(token, now))
+        cadence = None
+        if "cadence" in changes:
+            c = body.cadence
+            cadence = Cadence(tuple(c.followup_delays_days), c.dormant_after_days, c.skip_weekends)
+            preferences.set_adaptive(session, user, c.adaptive)
+        if "rules" in changes:
+            preferences.set_rules(session, user, body.rules.changes())
+        users.update_me(
+            session,
+            user,
+            now=now,
+            timezone=changes.get("timezone"),
+            cadence=cadence,
+            digest_hour=changes.get("digest_hour"),
+            digest_email=changes.get("digest_email"),
+        )
+        if checked is not None:
+            users.set_webhook(session, user, checked)
+        elif "webhook" in changes:
             users.remove_webhook(session, user)
-        else:
-            users.set_webhook(session, user, url=hook.url, secret=hook.secret,
-                              policy=outbound.policy(request.app.state.settings))
-    return me_out(user)
+        return me_out(user)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from followups import clock, outbound
+from followups.api.deps import Now
 from followups.api.schemas import WebhookIn
 from followups.cadence import Cadence
 from followups.errors import Invalid
@@ -19,7 +20,7 @@ from followups.rules import RECOMMENDED
 from followups.users import preferences
 from followups.users import service as users
 from followups.web import forms
-from followups.web.deps import Page, Posted
+from followups.web.deps import Page, Posted, signed_in
 from followups.web.pages.auth import zone_names
 from followups.web.render import Ctx, render
 from followups.web.routing import Rendered, WebRoute, redirect
@@ -250,29 +251,39 @@ def import_holidays(request: Request, ctx: Page, form: Posted):
 
 
 @router.post("/app/settings/webhook")
-def save_webhook(request: Request, ctx: Page, form: Posted):
-    if form.get("action") == "remove":
-        users.remove_webhook(ctx.session, ctx.user)
-        return _done(request, "webhook-removed")
-    try:
-        hook = WebhookIn.model_validate(
-            {"url": form.get("webhook_url"), "secret": form.get("webhook_secret")}
-        )
-    except ValidationError as exc:
-        errors = {
-            ("webhook_url" if k == "url" else "webhook_secret"): v
-            for k, v in forms.errors_of(exc).items()
-        }
-        raise Rendered(
-            _page(ctx, 422, {"webhook": errors}, {"webhook_url": form.get("webhook_url")})
-        ) from None
-    try:
-        users.set_webhook(ctx.session, ctx.user, url=hook.url, secret=hook.secret,
-                          policy=outbound.policy(request.app.state.settings))
-    except Invalid as exc:
-        raise Rendered(
-            _page(ctx, 422, {"webhook": _sentences(exc, "webhook_url")}, {"webhook_url": form.get("webhook_url")})
-        ) from None
+def save_webhook(request: Request, form: Posted, now: Now):
+    """The URL's host is resolved after the sign-in and before the write transaction
+    (users.service.check_webhook: a DNS wait must not hold SQLite's one write lock); a sync
+    route, so the lookup runs in a worker thread."""
+    db = request.app.state.db
+    checked = None
+    if form.get("action") != "remove":
+        with db.transaction(write=False) as session:
+            ctx = signed_in(request, session, now)
+            try:
+                hook = WebhookIn.model_validate(
+                    {"url": form.get("webhook_url"), "secret": form.get("webhook_secret")}
+                )
+            except ValidationError as exc:
+                errors = {
+                    ("webhook_url" if k == "url" else "webhook_secret"): v
+                    for k, v in forms.errors_of(exc).items()
+                }
+                raise Rendered(
+                    _page(ctx, 422, {"webhook": errors}, {"webhook_url": form.get("webhook_url")})
+                ) from None
+        checked = users.check_webhook(hook.url, hook.secret, outbound.policy(request.app.state.settings))
+    with db.transaction() as session:
+        ctx = signed_in(request, session, now)
+        if checked is None:
+            users.remove_webhook(ctx.session, ctx.user)
+            return _done(request, "webhook-removed")
+        try:
+            users.set_webhook(ctx.session, ctx.user, checked)
+        except Invalid as exc:
+            raise Rendered(
+                _page(ctx, 422, {"webhook": _sentences(exc, "webhook_url")}, {"webhook_url": form.get("webhook_url")})
+            ) from None
     return _done(request, "webhook")
 
 
