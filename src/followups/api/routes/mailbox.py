@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from followups.api.deps import CurrentUser, Now, SessionDep, bearer_token
+from followups.api.deps import CurrentUser, Now, SessionDep, SignedInFirst, bearer_token
 from followups.api.schemas import MailboxIn, MailboxOut, error_responses
 from followups.errors import NotFound
 from followups.mailbox import service as mailboxes
@@ -27,17 +27,10 @@ def mailbox_out(mailbox: Mailbox) -> MailboxOut:
     })
 
 
-def signed_in_email(request: Request, token: Annotated[str, Depends(bearer_token)], now: Now) -> str:
-    """The signed-in user's email, from a read transaction closed at once (a sync dependency:
-    FastAPI runs it in a thread, before the body is looked at, so a bad token is a 401)."""
-    with request.app.state.db.transaction(write=False) as session:
-        return users.authenticate(session, Presented(token, now)).email
-
-
 @router.put("/me/mailbox", response_model=MailboxOut)
 async def connect_mailbox(
-    body: MailboxIn, request: Request, email: Annotated[str, Depends(signed_in_email)],
-    token: Annotated[str, Depends(bearer_token)], now: Now,
+    body: MailboxIn, request: Request, signed: SignedInFirst, token: Annotated[str, Depends(bearer_token)],
+    now: Now,
 ) -> MailboxOut:
     """Connect (or replace) the mailbox the worker syncs. Both logins are checked at once
     first, each with a timeout; a 422 names what failed (host unreachable, TLS, wrong
@@ -47,7 +40,7 @@ async def connect_mailbox(
     # Signed in first (no stranger makes the server dial out), then the check with no
     # transaction open (it waits on the network), then the save: each in a thread.
     account = await run_in_threadpool(
-        mailboxes.check, body.account(email), sent=body.sent_folder, timeout=settings.mailbox_timeout_s)
+        mailboxes.check, body.account(signed.email), sent=body.sent_folder, timeout=settings.mailbox_timeout_s)
 
     def save() -> MailboxOut:
         with db.transaction() as session:
