@@ -199,3 +199,37 @@ def loopback_webhooks(app):
     default: followups.outbound refuses loopback and private addresses)."""
     app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": True})
     return app
+
+
+@dataclass
+class HeldLookup:
+    """The DNS lookup of `host`, held until `answer` is set (then 93.184.215.14, public)."""
+
+    host: str = "slow.hooks.example"
+    looking_up: threading.Event = field(default_factory=threading.Event)
+    answer: threading.Event = field(default_factory=threading.Event)
+
+
+@pytest.fixture
+def held_lookup(app, monkeypatch) -> Iterator[HeldLookup]:
+    """A webhook name whose lookup the test holds for as long as it likes. The resolver here
+    answers every name at once (`getent ahosts` of a missing name: 0.00 s) and its address
+    is the machine's (/etc/resolv.conf): no real slow DNS to point at, so the lookup is held
+    at the call followups.outbound makes (socket.getaddrinfo). The app's resolution deadline
+    is raised so that it does not give up first."""
+    held = HeldLookup()
+    app.state.settings = app.state.settings.model_copy(update={"webhook_timeout_s": 60.0})
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == held.host and not kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+            held.looking_up.set()
+            held.answer.wait(60)
+            return real("93.184.215.14", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        yield held
+    finally:
+        held.answer.set()

@@ -6,6 +6,7 @@ import re
 import statistics
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -565,6 +566,26 @@ def test_jobs_and_contacts_forms(web, db):
     assert "Grace" in web.client.get("/app/contacts").text
     r = web.post(contact_url, {"name": "Grace Hopper", "email": "", "company": "Navy"})
     assert r.status_code == 303 and "Grace Hopper" in web.client.get(contact_url).text
+
+
+def test_no_other_write_waits_while_the_webhook_form_resolves_its_name(web, api, held_lookup):
+    """As PATCH /me (tests/test_webhook_addresses.py): the page resolves the name with no
+    transaction open, so another write (here the same user's, through the API) goes on."""
+    web.register()
+    login = api.client.post("/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
+    ada = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    form = {"csrf_token": web.token("/app/settings"), "webhook_url": f"https://{held_lookup.host}/x",
+            "webhook_secret": "0123456789abcdef"}
+    with ThreadPoolExecutor(1) as pool:
+        saving = pool.submit(web.client.post, "/app/settings/webhook", data=form, follow_redirects=False)
+        try:  # a failure lets the lookup go, or the pool's exit would wait for it
+            assert held_lookup.looking_up.wait(30), "the page never looked the name up"
+            other = api.client.post("/jobs", headers=ada, json={"company": "Acme", "role": "Backend engineer"})
+            assert other.status_code == 201, other.text
+            assert not saving.done()
+        finally:
+            held_lookup.answer.set()
+        assert saving.result().headers["location"] == "/app/settings?saved=webhook"
 
 
 def test_settings_are_saved(web, db):
