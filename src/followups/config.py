@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     mailbox_max_backoff_s: float = Field(default=3600.0, gt=0)
     # The mail lane's process runs at this much lower CPU priority (os.nice; 0: the same).
     mailbox_nice: int = Field(default=10, ge=0, le=19)
+    # Reminders first: while the worker's reminders lane works, the mail lane pauses before
+    # its next claim or chunk, a round of it at most this long in all (0: never pauses).
+    mailbox_yield_s: float = Field(default=10.0, ge=0, le=300)
 
     @field_validator("trusted_proxies")
     @classmethod

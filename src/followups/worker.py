@@ -6,7 +6,9 @@ never wait on each other.
 - deliveries (delivery.lane, a thread of its own): attempts at once, bounded in all and per
   receiver, each whole within `delivery_deadline_s`;
 - the mailbox sync (mailbox.lane, a process of its own: its parsing never takes the GIL from
-  the reminders).
+  the reminders). It yields to the reminders: while this loop works (`priority`), it pauses
+  before its next claim or chunk, a round at most `mailbox_yield_s` in all. The reminders
+  never wait for it.
 
 Any number of workers can run (PostgreSQL: SKIP LOCKED claims; SQLite: one writer at a
 time). SIGTERM or SIGINT: the current batch finishes, the attempts in flight end (by their
@@ -56,22 +58,32 @@ class Worker:
         secret.configure(settings)  # the key file is made on first start
         self.imap_pool = Pool()  # the mailboxes' IMAP sessions, kept between their syncs (inline)
         self.deliveries = DeliveryLane(db, settings, self.clock)
+        # Busy while the reminders lane works: the mail lane pauses meanwhile (mailbox.lane).
+        self.priority = mail_lane.Priority()
 
     def _drain(self, name: str, step: Callable[..., int]) -> int:
         total = 0
-        while not self.stopping.is_set():
-            with self.db.transaction() as session:
-                done = step(session, now=self.clock(), batch=self.settings.worker_batch)
-            total += done
-            if done < self.settings.worker_batch:
-                break
+        with self.priority.busy():
+            while not self.stopping.is_set():
+                with self.db.transaction() as session:
+                    done = step(session, now=self.clock(), batch=self.settings.worker_batch)
+                total += done
+                if done < self.settings.worker_batch:
+                    break
         if total:
             log.info("%s: %d", name, total)
         return total
 
     def sweep(self) -> dict[str, int]:
         """The reminders lane, once: every step until it finds nothing left to do."""
-        counts = {
+        with self.priority.busy():
+            counts = self._steps()
+        if any(counts.values()):
+            self.deliveries.poke()  # what was made may have deliveries: no need to wait
+        return counts
+
+    def _steps(self) -> dict[str, int]:
+        return {
             "reminders": self._drain("reminders", sweep_reminders),
             "digests": self._drain("digests", make_digests),
             "presented": self._drain(
@@ -80,9 +92,6 @@ class Worker:
             "pruned": housekeeping.prune(self.db, self.settings, now=self.clock()),
             "checkpointed": housekeeping.checkpoint_wal(self.db, self.settings),
         }
-        if any(counts.values()):
-            self.deliveries.poke()  # what was made may have deliveries: no need to wait
-        return counts
 
     def deliver(self) -> int:
         """Every delivery due now (the deliveries lane, once, inline)."""
@@ -129,7 +138,7 @@ class Worker:
         if not self.wait_for_schema():
             log.info("stopped")
             return
-        mail = mail_lane.MailProcess(self.settings, self.clock).start()
+        mail = mail_lane.MailProcess(self.settings, self.clock, self.priority).start()
         deliveries = threading.Thread(target=self._delivery_lane, name="followups-deliveries", daemon=True)
         deliveries.start()
         try:

@@ -94,12 +94,13 @@ def _fence(session: Session, claimed: Claimed, values: dict) -> None:
 
 
 def sync_mailbox(db: Database, settings: Settings, claimed: Claimed, *, clock: Callable[[], datetime],
-                 pool: imap.Pool | None = None) -> Report:
+                 pool: imap.Pool | None = None, pause: Callable[[], None] = lambda: None) -> Report:
     """Sync one claimed mailbox within its time budget, then record how it went. `pool`: the
-    worker's logged-in connections, kept between syncs."""
+    worker's logged-in connections, kept between syncs; `pause`: called before each chunk
+    (the mail lane's: waits while the reminders lane works, within the budget)."""
     report = Report()
     try:
-        _sync(db, settings, claimed, clock, report, pool)
+        _sync(db, settings, claimed, clock, report, pool, pause)
     except LeaseLost as exc:
         log.warning("mailbox of %s: %s", claimed.user_id, exc)
         report.error = str(exc)
@@ -157,7 +158,7 @@ def _start(db: Database, claimed: Claimed) -> tuple[Mailbox, record.Known]:
                                      contact_tag=mailbox.contact_tag)
 
 
-def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Report, pool) -> None:
+def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Report, pool, pause) -> None:
     mailbox, k = _start(db, claimed)
     account = account_of(mailbox)
     deadline = time.monotonic() + settings.mailbox_budget_s
@@ -168,7 +169,7 @@ def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Rep
                                 pool=pool, fresh=fresh) as (client, reused):
                 for kind in FOLDERS:
                     name = account.sent if kind == "sent" else account.inbox
-                    _folder(db, settings, claimed, client, mailbox, kind, name, k, clock, deadline, report)
+                    _folder(db, settings, claimed, client, mailbox, kind, name, k, clock, deadline, report, pause)
             return
         except (OSError, IMAPClientError) as exc:
             # A kept connection the server closed meanwhile (its idle timeout): once more,
@@ -180,7 +181,7 @@ def _sync(db: Database, settings: Settings, claimed: Claimed, clock, report: Rep
 
 
 def _folder(db, settings, claimed, client, mailbox: Mailbox, kind: str, name: str, k: record.Known,
-            clock, deadline: float, report: Report) -> None:
+            clock, deadline: float, report: Report, pause: Callable[[], None]) -> None:
     imap.remaining(deadline)
     folder = imap.examine(client, name)
     report.round_trips += 1
@@ -195,6 +196,7 @@ def _folder(db, settings, claimed, client, mailbox: Mailbox, kind: str, name: st
     uids = imap.new_uids(client, last, since)
     report.round_trips += 1
     for start in range(0, len(uids), imap.FETCH_CHUNK):
+        pause()
         imap.remaining(deadline)
         chunk = uids[start: start + imap.FETCH_CHUNK]
         _chunk(db, claimed, client, kind, chunk, folder.uidvalidity, k, clock, report)
