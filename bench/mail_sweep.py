@@ -11,15 +11,21 @@ by batch, again until every due follow-up has its reminder: a sweep skips the us
 writer holds, and the worker's next sweep takes them) is timed:
   - alone;
   - while the worker's mail lane syncs every mailbox, as `Worker.run` runs it: in a process
-    of its own (mailbox.lane.MailProcess, at --mail-nice), every mailbox due again as soon as it is synced,
+    of its own (mailbox.lane.MailProcess, at --mail-nice), yielding to the reminders (it is
+    given the sweeping worker's `priority`), every mailbox due again as soon as it is synced,
     so round follows round (the first reads everything, the next ones find nothing new) for
     as long as the sweep runs;
   - with --thread-lane also: the same lane in a thread of the sweep's process (how the worker
-    ran it before it had a process of its own), for comparison in the same run.
-Printed: the rates and their ratios, the CPU seconds the sweep's process, the mail lane's
-process, Dovecot and PostgreSQL (this database's backends) used meanwhile, and the time the
-sweep spent in database statements (of it in BEGIN: on SQLite, waiting for the write lock),
-and on PostgreSQL what the sweep's backends were doing (sampled: on CPU, or which wait).
+    ran it before it had a process of its own), for comparison in the same run;
+  - with --unprioritized also: the process lane without the priority (how the worker ran it
+    before the reminders went first), for comparison in the same run.
+--rounds times over, alternated (alone, process, ..., alone, process, ...): the ratios
+compare the medians of one run.
+Printed: each timing, the median rates and their ratios (with each round's), the CPU seconds
+the sweep's process, the mail lane's process, Dovecot and PostgreSQL (this database's
+backends) used meanwhile, and the time the sweep spent in database statements (of it in
+BEGIN: on SQLite, waiting for the write lock), and on PostgreSQL what the sweep's backends
+were doing (sampled: on CPU, or which wait).
 The database named by --url is emptied.
 """
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -192,7 +199,8 @@ class Waits:
 
 def run(database: Database, settings: Settings, boxes: list, args, now: datetime, *, lane: str | None,
         dovecot_pid: int) -> float:
-    """One timed sweep on a fresh schema; `lane` ("process" or "thread"): the mail lane runs beside it."""
+    """One timed sweep on a fresh schema; `lane` ("process", "thread" or "process, unprioritized"): the
+    mail lane runs beside it."""
     reset(database)
     fill(database, users=args.users, due=args.due, idle=0, now=now)
     connect(database, boxes, now)
@@ -201,11 +209,13 @@ def run(database: Database, settings: Settings, boxes: list, args, now: datetime
     lane_settings = settings.model_copy(update={"mailbox_sync_interval_s": 0.001, "worker_interval_s": 0.001,
                                                 "mailbox_nice": args.mail_nice})
     stop, mail, thread = threading.Event(), None, None
-    if lane == "process":
-        mail = MailProcess(lane_settings, utcnow).start()
+    priority = None if lane == "process, unprioritized" else reminders.priority  # as Worker.run gives it
+    if lane in ("process", "process, unprioritized"):
+        mail = MailProcess(lane_settings, utcnow, priority).start()
     elif lane == "thread":
         thread = threading.Thread(target=run_lane, name="bench-mail-lane", kwargs={
-            "db": database, "settings": lane_settings, "clock": utcnow, "pool": Pool(), "stopping": stop})
+            "db": database, "settings": lane_settings, "clock": utcnow, "pool": Pool(), "stopping": stop,
+            "priority": priority})
         thread.start()
     if lane:  # the lane is under way (its first round reads every header)
         while not synced_any(database):
@@ -257,6 +267,9 @@ def main() -> None:
                         help="the mail lane process's os.nice (default: the setting's default)")
     parser.add_argument("--thread-lane", action="store_true",
                         help="also with the mail lane in a thread of the sweep's process (before: for comparison)")
+    parser.add_argument("--unprioritized", action="store_true",
+                        help="also with the process lane not yielding to the reminders (before: for comparison)")
+    parser.add_argument("--rounds", type=int, default=3, help="each timing this many times, alternated")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="followups-bench-mailsweep-"))
@@ -275,12 +288,20 @@ def main() -> None:
                                                   involved=args.involved, now=now), dovecot.port, dovecot.sent))
         print(f"{args.mailboxes} mailboxes filled ({args.messages} messages each, {args.involved} with contacts) "
               f"in {time.perf_counter() - started:.1f} s")
-        lanes = [None, "process", *(["thread"] if args.thread_lane else [])]
+        lanes = [None, "process", *(["thread"] if args.thread_lane else []),
+                 *(["process, unprioritized"] if args.unprioritized else [])]
         master = int((dovecot.root / "run" / "master.pid").read_text())
-        rates = {lane: run(database, settings, boxes, args, now, lane=lane, dovecot_pid=master) for lane in lanes}
+        rates: dict[str | None, list[float]] = {lane: [] for lane in lanes}
+        for _round in range(args.rounds):
+            for lane in lanes:
+                rates[lane].append(run(database, settings, boxes, args, now, lane=lane, dovecot_pid=master))
+        alone = statistics.median(rates[None])
+        print(f"rate alone: median {alone:,.0f}/s ({min(rates[None]):,.0f}-{max(rates[None]):,.0f}, "
+              f"{args.rounds} rounds)")
         for lane in lanes[1:]:
             print(f"rate while {args.mailboxes} mailboxes sync (mail lane in a {lane}) / rate alone: "
-                  f"{rates[lane] / rates[None]:.2f}")
+                  f"{statistics.median(rates[lane]) / alone:.2f} (medians; each round "
+                  f"{', '.join(f'{r / a:.2f}' for r, a in zip(rates[lane], rates[None], strict=True))})")
     finally:
         dovecot.stop()
         database.dispose()
