@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from followups.models import Base
-from followups.users import service as users
 
 NOBODY = object()
 OK_DUE = "2026-03-06T09:00:00Z"
@@ -719,15 +717,6 @@ CASES: dict[str, list[Case]] = {
         bad("login with a list", "POST", "/auth/login", [], field="body"),
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its cheapest: this file makes many accounts and logins and tests no
-    password strength (the encoded hash carries its parameters, so verify still works)."""
-    monkeypatch.setattr(
-        users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 ERROR_KINDS = {401: "Unauthorized", 404: "NotFound", 409: "Conflict", 422: "ValidationError"}

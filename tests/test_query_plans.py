@@ -13,9 +13,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import _truncate
 from followups.chains import queries
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def truncated(db):
+    """Tables of no pages, as a fresh database has them: the `db` fixture empties them with
+    DELETE, which leaves the pages of earlier tests' rows, and pages weigh in a plan's costs."""
+    _truncate(db)
 
 
 def _generic_plan(db, statement, params: dict) -> str:

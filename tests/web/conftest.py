@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
@@ -18,7 +17,6 @@ from followups.contacts import service as contacts
 from followups.jobs import service as jobs
 from followups.models import Channel, Contact, FollowUp, Job, Outcome, Outreach, Stage, User
 from followups.outreach import service as outreach
-from followups.users import service as users_service
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,15 +36,6 @@ def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "the page has no CSRF field"
     return match.group(1)
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Argon2 at its cheapest: these tests sign up and sign in often, and the cost of a
-    password hash is not what they test (the stored hash still names its parameters)."""
-    monkeypatch.setattr(
-        users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @dataclass
