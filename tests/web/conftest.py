@@ -89,9 +89,12 @@ def live_server(live_url):
     return live_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, driven by Playwright (no browser download). `make test` installs it."""
+    """Debian's Chromium, driven by Playwright (no browser download). `make test` installs it.
+    One per module, not per session: Playwright's sync API keeps an event loop running in the
+    main thread while it lives, and under pytest-xdist any test may follow a browser test on
+    its worker (an `asyncio.run` then fails)."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)",
