@@ -49,8 +49,11 @@ chromium:
 screenshots: $(VENV)/.installed-dev chromium
 	FOLLOWUPS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web/test_web_browser.py -k sqlite
 
+# Two pytest-xdist workers (tests/conftest.py: a PostgreSQL database each, the process-heavy
+# modules on one of them); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 # Benchmarks (bench/RESULTS.md): wrk from Debian, matplotlib and the profilers from the bench
 # extras, a PostgreSQL database of their own (emptied), under 10 minutes on 2 cores.

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from followups.app import create_app
 from followups.config import Settings
@@ -37,6 +38,47 @@ PG_URL_ENV = "FOLLOWUPS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 # A Thursday afternoon in UTC, a week before the US DST change.
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker has a PostgreSQL database
+    of its own: the first the one named by the URL, the others that name + `_gw1`, `_gw2`
+    ... (created here when missing, which needs the CREATEDB right; .ci/run makes them). The
+    URL is rewritten for the worker's process and the processes its tests start."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    url = os.environ.get(PG_URL_ENV)
+    if url and worker != "gw0":
+        os.environ[PG_URL_ENV] = _worker_database(url, worker)
+
+
+# The modules that start servers, clusters and load of their own and bound how long things
+# take (seconds to a minute a test): under pytest-xdist they run one after another on one
+# worker, first, while the other worker takes the rest (then both do). Two of them at once
+# on 2 cores doubled each other's time. The benchmarks' smoke tests and the worker crash
+# test are as long but judge no time: they go with the rest, to even out the two workers.
+PROCESS_HEAVY = {
+    "test_import_while_serving.py", "test_load_faults.py", "test_production_failover.py",
+    "test_production_login_limits.py", "test_production_nodes.py", "test_production_pgbouncer.py",
+    "test_production_processes.py", "test_production_replica.py", "test_serve_worker.py",
+    "test_serving.py", "test_stuck_database.py",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if item.path.name in PROCESS_HEAVY:
+                item.add_marker(pytest.mark.xdist_group("process_heavy"))
+
+
+def _worker_database(url: str, worker: str) -> str:
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    dsn = given.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return given.set(database=name).render_as_string(hide_password=False)
 
 
 def pg_url() -> str | None:
