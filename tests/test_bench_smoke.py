@@ -41,3 +41,11 @@ def test_instruction_counts_child_runs_on_a_tiny_size(tmp_path):
             capture_output=True, text=True, timeout=120, env=env,
         )
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_pool_checkout_benchmark_runs_a_few_round_trips(pg_database):
+    url = pg_database.engine.url.render_as_string(hide_password=False)
+    out = subprocess.run([sys.executable, str(BENCH / "pool_checkout.py"), "--url", url, "-n", "5"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("us CPU") == 6, out.stdout
