@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -189,20 +189,12 @@ def update_me(
 @dataclass(frozen=True)
 class WebhookCheck:
     """A webhook URL and secret as `check_webhook` found them: `refusal` says why the URL
-    may not be saved, None when it may. `set_webhook` takes only this, so no edge can save
-    a URL that was not checked; only `check_webhook` makes one."""
+    may not be saved, None when it may. `set_webhook` takes only this, so every edge saves
+    what `check_webhook` checked."""
 
     url: str
     secret: str
     refusal: str | None
-    _made_by: object = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self._made_by is not _CHECKED:
-            raise TypeError("a WebhookCheck is made by check_webhook")
-
-
-_CHECKED = object()
 
 
 def check_webhook(url: str, secret: str, policy: outbound.Policy) -> WebhookCheck:
@@ -215,10 +207,10 @@ def check_webhook(url: str, secret: str, policy: outbound.Policy) -> WebhookChec
     try:
         outbound.check_url(url, policy)
     except outbound.Refused as exc:
-        return WebhookCheck(url, secret, str(exc), _CHECKED)
+        return WebhookCheck(url, secret, str(exc))
     except outbound.Unresolved:
         pass
-    return WebhookCheck(url, secret, None, _CHECKED)
+    return WebhookCheck(url, secret, None)
 
 
 def set_webhook(session: Session, user: User, checked: WebhookCheck) -> None:
