@@ -30,7 +30,9 @@ class Compiled:
     """A Core statement's SQL text for psycopg (`%(name)s` placeholders) and the values of
     its own bind parameters (a literal such as the 1 of `write_seq + 1`), compiled once with
     the dialect of the engine that sends it elsewhere; an INSERT for the columns `keys`, which
-    must hold every column whose default SQLAlchemy would compute."""
+    must hold every column whose default SQLAlchemy would compute. The values are sent as
+    psycopg adapts them, without SQLAlchemy's bind processing: give what the column stores
+    (aware instants, UUIDs, strings, numbers), as the use cases' parameter builders do."""
 
     __slots__ = ("own", "sql")
 
